@@ -1,0 +1,328 @@
+//! Two-sample Kolmogorov–Smirnov test, matching `scipy.stats.ks_2samp`.
+//!
+//! The reference (baseline) side is a [`SortedSample`], sorted once when the baseline is built;
+//! each window is sorted once per evaluation. The statistic comes from integer counts
+//! (`c1·m − c2·n` is `n·m` times the ECDF difference), so ties between and within the samples
+//! behave exactly as in scipy, and the exact p-value gets its lattice step `h` without
+//! rounding. p-values follow scipy's methods; see [`pvalue`].
+
+pub mod pvalue;
+
+use super::backend::{Backend, Compute};
+use super::error::{Input, StatsError, check_finite, check_sorted};
+use super::{scalar, simd, sort};
+
+/// scipy's `MAX_AUTO_N`: `auto` computes the exact p-value when both sizes are at most this.
+pub const MAX_AUTO_EXACT: usize = 10_000;
+
+/// The alternative hypothesis, named as in scipy (`F1` is the reference ECDF, `F2` the current).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Alternative {
+    /// `F1 ≠ F2`; statistic `max |F1 − F2|`.
+    #[default]
+    TwoSided,
+    /// `F1 < F2` somewhere; statistic `max (F2 − F1)`.
+    Less,
+    /// `F1 > F2` somewhere; statistic `max (F1 − F2)`.
+    Greater,
+}
+
+/// How the p-value is computed: scipy's `method` argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KsMethod {
+    /// Exact when `max(n, m) ≤ 10 000`, asymptotic otherwise (scipy's rule).
+    #[default]
+    Auto,
+    /// The exact null distribution (falls back to asymptotic where scipy does).
+    Exact,
+    /// The asymptotic distribution: for two-sided tests the exact one-sample Kolmogorov
+    /// distribution at the effective size `round(n·m/(n+m))` (`scipy.stats.kstwo`).
+    Asymp,
+}
+
+/// The method that actually produced a p-value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PValueMethod {
+    Exact,
+    Asymp,
+}
+
+impl PValueMethod {
+    /// `"exact"` or `"asymp"`, as scipy names them.
+    pub fn name(self) -> &'static str {
+        match self {
+            PValueMethod::Exact => "exact",
+            PValueMethod::Asymp => "asymp",
+        }
+    }
+}
+
+/// A finite sample sorted ascending: the reference side of a KS test, prepared once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortedSample {
+    values: Vec<f64>,
+}
+
+impl SortedSample {
+    /// Validates (non-empty, finite) and sorts `values`.
+    pub fn new(mut values: Vec<f64>, input: Input, backend: Backend) -> Result<Self, StatsError> {
+        check_finite(input, &values)?;
+        sort_values(backend, &mut values);
+        Ok(SortedSample { values })
+    }
+
+    /// Wraps values that are already sorted (a compiled baseline), checking that they are.
+    pub fn from_sorted(values: Vec<f64>, input: Input) -> Result<Self, StatsError> {
+        check_finite(input, &values)?;
+        check_sorted(input, &values)?;
+        Ok(SortedSample { values })
+    }
+
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Always false: a `SortedSample` has at least one value.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// Sorts in place with the backend's sort (the bucket sort for SIMD backends, the standard
+/// comparison sort for the scalar oracle).
+pub(crate) fn sort_values(backend: Backend, values: &mut [f64]) {
+    match backend {
+        Backend::Scalar => scalar::sort(values),
+        Backend::Simd(_) => sort::bucket_sort(values),
+    }
+}
+
+/// The result of a two-sample KS test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KsResult {
+    /// The KS statistic D (on the exact path, scipy's `h / lcm(n, m)`).
+    pub statistic: f64,
+    pub p_value: f64,
+    /// The method that produced `p_value` (`auto` resolves to one of the two).
+    pub method: PValueMethod,
+    /// A value where the ECDF difference reaches D.
+    pub location: f64,
+    /// +1 when the reference ECDF exceeds the current one at `location`, −1 otherwise.
+    pub sign: i8,
+    pub n_reference: usize,
+    pub n_current: usize,
+}
+
+/// The running extremes of `c1·m − c2·n` over the pooled values, kept by the count walk.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Extremes {
+    /// `max (c1·m − c2·n)` (≥ 0) and where it is first reached.
+    pub plus: i64,
+    pub plus_at: f64,
+    /// `max (c2·n − c1·m)` (≥ 0) and where it is first reached.
+    pub minus: i64,
+    pub minus_at: f64,
+}
+
+impl Default for Extremes {
+    /// Below any difference, so the first point observed sets both extremes.
+    fn default() -> Self {
+        Extremes {
+            plus: i64::MIN,
+            plus_at: f64::NAN,
+            minus: i64::MIN,
+            minus_at: f64::NAN,
+        }
+    }
+}
+
+impl Extremes {
+    /// Records the difference at pooled value `at`; points must come in ascending order, so
+    /// the strict comparison keeps the first point reaching each extreme.
+    #[inline(always)]
+    pub(crate) fn observe(&mut self, diff: i64, at: f64) {
+        if diff > self.plus {
+            self.plus = diff;
+            self.plus_at = at;
+        }
+        if -diff > self.minus {
+            self.minus = -diff;
+            self.minus_at = at;
+        }
+    }
+
+    /// Merges the extremes of a later stretch of the walk (strictly greater wins, so the first
+    /// location is kept).
+    #[inline(always)]
+    pub(crate) fn observe_extremes(&mut self, later: &Extremes) {
+        if later.plus > self.plus {
+            (self.plus, self.plus_at) = (later.plus, later.plus_at);
+        }
+        if later.minus > self.minus {
+            (self.minus, self.minus_at) = (later.minus, later.minus_at);
+        }
+    }
+
+    /// The difference is 0 past the largest pooled value (`at`), so neither extreme is below
+    /// 0; a walk that never went above it ends there.
+    pub(crate) fn finish(mut self, last: f64) -> Self {
+        if self.plus < 0 {
+            (self.plus, self.plus_at) = (0, last);
+        }
+        if self.minus < 0 {
+            (self.minus, self.minus_at) = (0, last);
+        }
+        self
+    }
+}
+
+/// The extremes of the ECDF difference between two sorted samples, on `backend`.
+/// Both samples non-empty and sorted.
+pub(crate) fn extremes(backend: Backend, reference: &[f64], current: &[f64]) -> Extremes {
+    let walked = match backend {
+        Backend::Scalar => scalar::ks_extremes(reference, current),
+        Backend::Simd(_) => backend.vectorize(simd::KsExtremes {
+            reference,
+            window: current,
+        }),
+    };
+    let last = match (reference.last(), current.last()) {
+        (Some(a), Some(b)) => a.max(*b),
+        _ => f64::NAN,
+    };
+    walked.finish(last)
+}
+
+/// Tests a window against a prepared reference: validates and sorts `window` (a copy), then
+/// runs [`ks_2samp_sorted`].
+pub fn ks_2samp(
+    reference: &SortedSample,
+    window: &[f64],
+    alternative: Alternative,
+    method: KsMethod,
+    compute: &Compute,
+) -> Result<KsResult, StatsError> {
+    let current = SortedSample::new(window.to_vec(), Input::Current, compute.backend)?;
+    Ok(ks_2samp_sorted(
+        reference,
+        &current,
+        alternative,
+        method,
+        compute.backend,
+    ))
+}
+
+/// Tests many features at once — `windows[f]` against `references[f]` — spreading features
+/// over `compute.threads` scoped threads. Results are in feature order; a bad window fails only
+/// its own feature.
+pub fn ks_2samp_many(
+    references: &[&SortedSample],
+    windows: &[&[f64]],
+    alternative: Alternative,
+    method: KsMethod,
+    compute: &Compute,
+) -> Vec<Result<KsResult, StatsError>> {
+    let features = references.len().min(windows.len());
+    let run = |f: usize| ks_2samp(references[f], windows[f], alternative, method, compute);
+    let threads = compute.threads.get().min(features).max(1);
+    if threads == 1 {
+        return (0..features).map(run).collect();
+    }
+    let mut out: Vec<Option<Result<KsResult, StatsError>>> = vec![None; features];
+    let chunk = features.div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (t, slots) in out.chunks_mut(chunk).enumerate() {
+            let run = &run;
+            scope.spawn(move || {
+                for (k, slot) in slots.iter_mut().enumerate() {
+                    *slot = Some(run(t * chunk + k));
+                }
+            });
+        }
+    });
+    out.into_iter()
+        .map(|r| r.expect("every slot is filled by its thread"))
+        .collect()
+}
+
+/// The KS test between two sorted samples, as `scipy.stats.ks_2samp(reference, current,
+/// alternative, method)`.
+pub fn ks_2samp_sorted(
+    reference: &SortedSample,
+    current: &SortedSample,
+    alternative: Alternative,
+    method: KsMethod,
+    backend: Backend,
+) -> KsResult {
+    let (n, m) = (reference.len(), current.len());
+    let ext = extremes(backend, reference.values(), current.values());
+    let (num, location, sign) = match alternative {
+        Alternative::Greater => (ext.plus, ext.plus_at, 1),
+        Alternative::Less => (ext.minus, ext.minus_at, -1),
+        // scipy keeps D+ on a tie.
+        Alternative::TwoSided if ext.minus > ext.plus => (ext.minus, ext.minus_at, -1),
+        Alternative::TwoSided => (ext.plus, ext.plus_at, 1),
+    };
+    let (statistic, p_value, method) = p_value(n as u64, m as u64, num as u64, alternative, method);
+    KsResult {
+        statistic,
+        p_value,
+        method,
+        location,
+        sign,
+        n_reference: n,
+        n_current: m,
+    }
+}
+
+/// D and its p-value from `num = n·m·D` (an integer), following scipy's `_ks_2samp_prob`.
+fn p_value(
+    n: u64,
+    m: u64,
+    num: u64,
+    alternative: Alternative,
+    method: KsMethod,
+) -> (f64, f64, PValueMethod) {
+    let d = num as f64 / (n as f64 * m as f64);
+    let try_exact = match method {
+        KsMethod::Auto => n.max(m) <= MAX_AUTO_EXACT as u64,
+        KsMethod::Exact => pvalue::exact_feasible(n, m),
+        KsMethod::Asymp => false,
+    };
+    if try_exact {
+        let g = gcd(n, m);
+        // D·lcm = num / g exactly, since g divides both n and m.
+        let h = num / g;
+        let lcm = (n / g) * m;
+        let exact = match alternative {
+            Alternative::TwoSided => pvalue::exact_two_sided(n, m, h),
+            Alternative::Less | Alternative::Greater => pvalue::exact_one_sided(n, m, h),
+        };
+        if let Some(p) = exact {
+            return (
+                h as f64 / lcm as f64,
+                p.clamp(0.0, 1.0),
+                PValueMethod::Exact,
+            );
+        }
+    }
+    let p = match alternative {
+        Alternative::TwoSided => pvalue::kstwo_sf(pvalue::effective_n(n, m), d),
+        Alternative::Less | Alternative::Greater => pvalue::asymp_one_sided(n, m, d),
+    };
+    (d, p.clamp(0.0, 1.0), PValueMethod::Asymp)
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,28 @@
+//! The statistics engine: two-sample tests and effect sizes between a reference sample (the
+//! baseline, prepared once) and a current window. No I/O, no async, no logging in kernels.
+//!
+//! - [`ks`]: two-sample Kolmogorov–Smirnov, as `scipy.stats.ks_2samp`.
+//! - [`mmd`]: kernel MMD² permutation test across features, as alibi-detect's `MMDDrift`.
+//! - [`chi2`]: χ² homogeneity test for categorical features, as `scipy.stats.chi2_contingency`.
+//! - [`effect`]: Wasserstein-1, PSI and Jensen–Shannon distance.
+//! - [`correction`]: Bonferroni and Benjamini–Hochberg across features.
+//! - [`backend`]: the scalar oracle or SIMD kernels, and the thread budget.
+
+pub mod backend;
+pub mod chi2;
+pub mod correction;
+pub mod effect;
+pub mod error;
+pub mod ks;
+pub mod mmd;
+pub(crate) mod scalar;
+pub(crate) mod simd;
+pub(crate) mod sort;
+pub mod synth;
+pub mod tolerance;
+
+#[cfg(test)]
+mod pinned;
+
+pub use backend::{Backend, Compute, SimdLevel};
+pub use error::{Input, StatsError};
