@@ -5,6 +5,23 @@
 //!   sizes and multiple-testing correction — with a scalar oracle and SIMD kernels chosen at run
 //!   time. Library-grade: no I/O, no async, no logging inside kernels.
 
+//!
+//! # Example
+//!
+//! ```
+//! use drifttap::stats::ks::{Alternative, KsMethod, SortedSample, ks_2samp};
+//! use drifttap::stats::{Compute, Input, synth};
+//!
+//! let compute = Compute::detect();
+//! // The baseline side is sorted once; every window is tested against it.
+//! let reference =
+//!     SortedSample::new(synth::normal(1, 5_000, 0.0, 1.0), Input::Reference, compute.backend)?;
+//! let window = synth::normal(2, 1_000, 0.3, 1.0);
+//! let result = ks_2samp(&reference, &window, Alternative::TwoSided, KsMethod::Auto, &compute)?;
+//! assert!(result.p_value < 1e-6, "a 0.3σ shift is drift: {result:?}");
+//! # Ok::<(), drifttap::stats::StatsError>(())
+//! ```
+
 #![deny(unsafe_code)]
 
 pub mod stats;

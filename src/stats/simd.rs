@@ -43,8 +43,11 @@ pub(crate) struct KsExtremes<'a> {
     pub window: &'a [f64],
 }
 
-/// Reference values compared per step of the count walk.
-const BLOCK: usize = 16;
+/// Reference values compared per step of the count walk. With the window a tenth of the
+/// reference, gaps between window values average 10 reference values; a 32-wide block ends
+/// the search in one step ~96 % of the time, so the loop's exit branch is rarely mispredicted
+/// (16 measured ~40 % slower on such data, 64 slower again).
+const BLOCK: usize = 32;
 
 /// Independent walks interleaved: each step of a walk waits on the previous step's count, so
 /// one walk is a chain of dependent loads and compares; four chains keep the core busy.

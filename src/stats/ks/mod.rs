@@ -206,14 +206,29 @@ pub fn ks_2samp(
     method: KsMethod,
     compute: &Compute,
 ) -> Result<KsResult, StatsError> {
-    let current = SortedSample::new(window.to_vec(), Input::Current, compute.backend)?;
-    Ok(ks_2samp_sorted(
-        reference,
-        &current,
-        alternative,
-        method,
-        compute.backend,
-    ))
+    check_finite(Input::Current, window)?;
+    let run = |sorted: &mut Vec<f64>| {
+        sorted.clear();
+        sorted.extend_from_slice(window);
+        sort_values(compute.backend, sorted);
+        ks_sorted(
+            reference.values(),
+            sorted,
+            alternative,
+            method,
+            compute.backend,
+        )
+    };
+    // The sorted copy lives in a per-thread buffer: windows are sorted at every evaluation, and
+    // a fresh allocation each time costs page faults comparable to the sort itself.
+    Ok(WINDOW.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffer) => run(&mut buffer),
+        Err(_) => run(&mut Vec::new()),
+    }))
+}
+
+thread_local! {
+    static WINDOW: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Tests many features at once — `windows[f]` against `references[f]` — spreading features
@@ -258,8 +273,25 @@ pub fn ks_2samp_sorted(
     method: KsMethod,
     backend: Backend,
 ) -> KsResult {
+    ks_sorted(
+        reference.values(),
+        current.values(),
+        alternative,
+        method,
+        backend,
+    )
+}
+
+/// The test on sorted, finite, non-empty slices.
+fn ks_sorted(
+    reference: &[f64],
+    current: &[f64],
+    alternative: Alternative,
+    method: KsMethod,
+    backend: Backend,
+) -> KsResult {
     let (n, m) = (reference.len(), current.len());
-    let ext = extremes(backend, reference.values(), current.values());
+    let ext = extremes(backend, reference, current);
     let (num, location, sign) = match alternative {
         Alternative::Greater => (ext.plus, ext.plus_at, 1),
         Alternative::Less => (ext.minus, ext.minus_at, -1),
