@@ -1,6 +1,7 @@
 //! drifttap watches machine-learning models in production for data drift.
 //!
 //! # Layout
+//! - [`baseline`]: training and production data read from Parquet into testable columns.
 //! - [`stats`]: the statistics engine — two-sample Kolmogorov–Smirnov, kernel MMD², χ², effect
 //!   sizes and multiple-testing correction — with a scalar oracle and SIMD kernels chosen at run
 //!   time. Library-grade: no I/O, no async, no logging inside kernels.
@@ -24,4 +25,5 @@
 
 #![deny(unsafe_code)]
 
+pub mod baseline;
 pub mod stats;

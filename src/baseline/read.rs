@@ -1,0 +1,776 @@
+//! Reading Parquet into columns.
+//!
+//! Numeric columns (every integer and float width, decimals) become `f64`; booleans, strings
+//! (plain, large, view) and dictionary-encoded strings become categories. Nulls and NaN are
+//! *missing*: kept as such so the share of missing values can be reported (a jump in missing
+//! values is drift too) and dropped before any test. Dates and timestamps are left out unless
+//! selected by name, and then read as numbers (days, or the timestamp's unit, since the epoch).
+//! Nested and binary columns cannot be tested: selecting one is an error, otherwise it is
+//! skipped and listed.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date32Type, Date64Type, Decimal128Type, Float16Type, Float32Type, Float64Type, Int8Type,
+    Int16Type, Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+/// Why a data set could not be read. Every variant names the file (and column) at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a readable Parquet file ({reason})")]
+    NotParquet { path: PathBuf, reason: String },
+    #[error("{path}: no Parquet files found")]
+    NoFiles { path: PathBuf },
+    #[error("{path}: column `{column}` has type {found}, but earlier files have {expected}")]
+    SchemaMismatch {
+        path: PathBuf,
+        column: String,
+        expected: String,
+        found: String,
+    },
+    #[error("{path}: column `{column}` has type {data_type}, which cannot be tested for drift")]
+    Unsupported {
+        path: PathBuf,
+        column: String,
+        data_type: String,
+    },
+    #[error("{path}: no column `{column}` (columns: {available})")]
+    NoSuchColumn {
+        path: PathBuf,
+        column: String,
+        available: String,
+    },
+}
+
+/// The values of one column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// Numbers, with `NaN` for a missing value.
+    Numeric(Vec<f64>),
+    /// Category codes into `names`, with [`MISSING`] for a missing value.
+    Categorical { names: Vec<String>, codes: Vec<u32> },
+}
+
+/// The code of a missing categorical value.
+pub const MISSING: u32 = u32::MAX;
+
+/// One column of a data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub values: Values,
+}
+
+impl Column {
+    /// Rows in the column, missing ones included.
+    pub fn len(&self) -> usize {
+        match &self.values {
+            Values::Numeric(v) => v.len(),
+            Values::Categorical { codes, .. } => codes.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many values are missing (null or NaN).
+    pub fn missing(&self) -> usize {
+        match &self.values {
+            Values::Numeric(v) => v.iter().filter(|x| x.is_nan()).count(),
+            Values::Categorical { codes, .. } => codes.iter().filter(|c| **c == MISSING).count(),
+        }
+    }
+}
+
+/// A data set read from one or more Parquet files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// The files read, in order.
+    pub files: Vec<PathBuf>,
+    pub rows: usize,
+    pub columns: Vec<Column>,
+    /// Columns left out because of their type, with the type (e.g. timestamps, nested).
+    pub skipped: Vec<(String, String)>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Reads `inputs` — Parquet files or directories of part files — into one table. Columns named
+/// in `select` are read whatever their (testable) type, dates and timestamps included; an
+/// unknown name there is an error naming the columns that exist.
+pub fn read_tables(inputs: &[PathBuf], select: &[String]) -> Result<Table, ReadError> {
+    let mut files = Vec::new();
+    for input in inputs {
+        let found = list_files(input)?;
+        if found.is_empty() {
+            return Err(ReadError::NoFiles {
+                path: input.clone(),
+            });
+        }
+        files.extend(found);
+    }
+    let mut builder = Builder::default();
+    for (file, partitions) in &files {
+        builder.read_file(file, partitions, select)?;
+    }
+    let first = files.first().map(|(p, _)| p.clone()).unwrap_or_default();
+    for name in select {
+        if !builder.order.contains(name) && !builder.skipped.iter().any(|(n, _)| n == name) {
+            return Err(ReadError::NoSuchColumn {
+                path: first,
+                column: name.clone(),
+                available: builder.order.join(", "),
+            });
+        }
+    }
+    Ok(builder.finish(files.into_iter().map(|(p, _)| p).collect()))
+}
+
+/// A Parquet file and the Hive partition values (`key=value` directories) above it.
+type PartFile = (PathBuf, Vec<(String, String)>);
+
+/// The Parquet files under `path` (itself, if a file), sorted by path; files and directories
+/// whose names start with `_` or `.` (`_SUCCESS`, `.crc` files) are not data.
+fn list_files(path: &Path) -> Result<Vec<PartFile>, ReadError> {
+    let meta = std::fs::metadata(path).map_err(|source| ReadError::Io {
+        path: path.into(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Ok(vec![(path.to_path_buf(), Vec::new())]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![(path.to_path_buf(), Vec::<(String, String)>::new())];
+    while let Some((dir, partitions)) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|source| ReadError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| ReadError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('_') || name.starts_with('.') {
+                continue;
+            }
+            let child = entry.path();
+            if child.is_dir() {
+                let mut parts = partitions.clone();
+                if let Some((key, value)) = name.split_once('=') {
+                    parts.push((key.to_string(), value.to_string()));
+                }
+                stack.push((child, parts));
+            } else if name.ends_with(".parquet") || name.ends_with(".parq") || !name.contains('.') {
+                out.push((child, partitions.clone()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// How a column's Arrow type is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Numeric,
+    Categorical,
+    /// Dates and timestamps: numeric when selected, skipped otherwise.
+    Temporal,
+}
+
+fn role_of(data_type: &DataType) -> Option<Role> {
+    use DataType::*;
+    match data_type {
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32
+        | Float64 | Decimal128(..) => Some(Role::Numeric),
+        Boolean | Utf8 | LargeUtf8 | Utf8View => Some(Role::Categorical),
+        Dictionary(_, value) if value.is_string() => Some(Role::Categorical),
+        Date32 | Date64 | Timestamp(..) => Some(Role::Temporal),
+        _ => None,
+    }
+}
+
+/// A categorical column being read: category names in first-seen order, their codes, and the
+/// codes of the rows so far.
+#[derive(Default)]
+struct Categories {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+    codes: Vec<u32>,
+}
+
+#[derive(Default)]
+struct Builder {
+    order: Vec<String>,
+    types: HashMap<String, DataType>,
+    numeric: HashMap<String, Vec<f64>>,
+    categorical: HashMap<String, Categories>,
+    skipped: Vec<(String, String)>,
+    rows: usize,
+}
+
+impl Builder {
+    fn read_file(
+        &mut self,
+        path: &Path,
+        partitions: &[(String, String)],
+        select: &[String],
+    ) -> Result<(), ReadError> {
+        let file = File::open(path).map_err(|source| ReadError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let not_parquet = |e: parquet::errors::ParquetError| ReadError::NotParquet {
+            path: path.into(),
+            reason: e.to_string(),
+        };
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(not_parquet)?
+            .build()
+            .map_err(not_parquet)?;
+        for batch in reader {
+            let batch = batch.map_err(|e| ReadError::NotParquet {
+                path: path.into(),
+                reason: e.to_string(),
+            })?;
+            self.add_batch(path, &batch, partitions, select)?;
+        }
+        Ok(())
+    }
+
+    fn add_batch(
+        &mut self,
+        path: &Path,
+        batch: &RecordBatch,
+        partitions: &[(String, String)],
+        select: &[String],
+    ) -> Result<(), ReadError> {
+        let schema = batch.schema();
+        for (field, array) in schema.fields().iter().zip(batch.columns()) {
+            let name = field.name();
+            let selected = select.iter().any(|s| s == name);
+            let role = match role_of(field.data_type()) {
+                Some(Role::Temporal) if !selected => None,
+                Some(role) => Some(role),
+                None if selected => {
+                    return Err(ReadError::Unsupported {
+                        path: path.into(),
+                        column: name.clone(),
+                        data_type: field.data_type().to_string(),
+                    });
+                }
+                None => None,
+            };
+            let Some(role) = role else {
+                if !self.skipped.iter().any(|(n, _)| n == name) {
+                    self.skipped
+                        .push((name.clone(), field.data_type().to_string()));
+                }
+                continue;
+            };
+            match self.types.get(name) {
+                Some(expected)
+                    if expected != field.data_type() && role_of(expected) != Some(role) =>
+                {
+                    return Err(ReadError::SchemaMismatch {
+                        path: path.into(),
+                        column: name.clone(),
+                        expected: expected.to_string(),
+                        found: field.data_type().to_string(),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    self.types.insert(name.clone(), field.data_type().clone());
+                    self.order.push(name.clone());
+                }
+            }
+            let before = self.rows;
+            match role {
+                Role::Numeric | Role::Temporal => {
+                    let values = self.numeric.entry(name.clone()).or_default();
+                    values.resize(before, f64::NAN);
+                    append_numbers(array, values);
+                }
+                Role::Categorical => {
+                    let c = self.categorical.entry(name.clone()).or_default();
+                    c.codes.resize(before, MISSING);
+                    append_categories(array, &mut c.names, &mut c.index, &mut c.codes);
+                }
+            }
+        }
+        for (key, value) in partitions {
+            if !self.types.contains_key(key) {
+                self.types.insert(key.clone(), DataType::Utf8);
+                self.order.push(key.clone());
+            }
+            let c = self.categorical.entry(key.clone()).or_default();
+            c.codes.resize(self.rows, MISSING);
+            let code = intern(&mut c.names, &mut c.index, value);
+            c.codes.extend(std::iter::repeat_n(code, batch.num_rows()));
+        }
+        self.rows += batch.num_rows();
+        Ok(())
+    }
+
+    fn finish(mut self, files: Vec<PathBuf>) -> Table {
+        let rows = self.rows;
+        let columns = self
+            .order
+            .iter()
+            .map(|name| {
+                let values = match self.numeric.remove(name) {
+                    Some(mut v) => {
+                        v.resize(rows, f64::NAN);
+                        Values::Numeric(v)
+                    }
+                    None => {
+                        let Categories {
+                            names, mut codes, ..
+                        } = self.categorical.remove(name).unwrap_or_default();
+                        codes.resize(rows, MISSING);
+                        Values::Categorical { names, codes }
+                    }
+                };
+                Column {
+                    name: name.clone(),
+                    values,
+                }
+            })
+            .collect();
+        Table {
+            files,
+            rows,
+            columns,
+            skipped: self.skipped,
+        }
+    }
+}
+
+fn intern(names: &mut Vec<String>, index: &mut HashMap<String, u32>, value: &str) -> u32 {
+    if let Some(code) = index.get(value) {
+        return *code;
+    }
+    let code = names.len() as u32;
+    names.push(value.to_string());
+    index.insert(value.to_string(), code);
+    code
+}
+
+/// Appends a numeric (or temporal) array as f64, nulls and NaN as NaN.
+fn append_numbers(array: &ArrayRef, out: &mut Vec<f64>) {
+    macro_rules! primitive {
+        ($t:ty, $conv:expr) => {{
+            let a = array.as_primitive::<$t>();
+            out.extend((0..a.len()).map(|i| {
+                if a.is_null(i) {
+                    f64::NAN
+                } else {
+                    $conv(a.value(i))
+                }
+            }));
+        }};
+    }
+    match array.data_type() {
+        DataType::Int8 => primitive!(Int8Type, f64::from),
+        DataType::Int16 => primitive!(Int16Type, f64::from),
+        DataType::Int32 => primitive!(Int32Type, f64::from),
+        DataType::Int64 => primitive!(Int64Type, |v: i64| v as f64),
+        DataType::UInt8 => primitive!(UInt8Type, f64::from),
+        DataType::UInt16 => primitive!(UInt16Type, f64::from),
+        DataType::UInt32 => primitive!(UInt32Type, f64::from),
+        DataType::UInt64 => primitive!(UInt64Type, |v: u64| v as f64),
+        DataType::Float16 => primitive!(Float16Type, |v: F16| v.to_f64()),
+        DataType::Float32 => primitive!(Float32Type, f64::from),
+        DataType::Float64 => primitive!(Float64Type, |v: f64| v),
+        DataType::Decimal128(_, scale) => {
+            let divisor = 10f64.powi(i32::from(*scale));
+            primitive!(Decimal128Type, |v: i128| v as f64 / divisor)
+        }
+        DataType::Date32 => primitive!(Date32Type, f64::from),
+        DataType::Date64 => primitive!(Date64Type, |v: i64| v as f64),
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            primitive!(TimestampSecondType, |v: i64| v as f64)
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            primitive!(TimestampMillisecondType, |v: i64| v as f64)
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            primitive!(TimestampMicrosecondType, |v: i64| v as f64)
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            primitive!(TimestampNanosecondType, |v: i64| v as f64)
+        }
+        // role_of admits no other type here.
+        _ => out.extend(std::iter::repeat_n(f64::NAN, array.len())),
+    }
+}
+
+type F16 = <Float16Type as arrow_array::ArrowPrimitiveType>::Native;
+
+/// Appends a categorical array (booleans, strings, dictionary-encoded strings) as codes.
+fn append_categories(
+    array: &ArrayRef,
+    names: &mut Vec<String>,
+    index: &mut HashMap<String, u32>,
+    out: &mut Vec<u32>,
+) {
+    match array.data_type() {
+        DataType::Boolean => {
+            let a = array.as_boolean();
+            out.extend((0..a.len()).map(|i| {
+                if a.is_null(i) {
+                    MISSING
+                } else {
+                    intern(names, index, if a.value(i) { "true" } else { "false" })
+                }
+            }));
+        }
+        DataType::Utf8 => {
+            let a = array.as_string::<i32>();
+            out.extend(
+                a.iter()
+                    .map(|v| v.map_or(MISSING, |s| intern(names, index, s))),
+            );
+        }
+        DataType::LargeUtf8 => {
+            let a = array.as_string::<i64>();
+            out.extend(
+                a.iter()
+                    .map(|v| v.map_or(MISSING, |s| intern(names, index, s))),
+            );
+        }
+        DataType::Utf8View => {
+            let a = array.as_string_view();
+            out.extend(
+                a.iter()
+                    .map(|v| v.map_or(MISSING, |s| intern(names, index, s))),
+            );
+        }
+        DataType::Dictionary(_, _) => {
+            let a = array.as_any_dictionary();
+            let keys = a.normalized_keys();
+            let values = a.values();
+            let mut dictionary = Vec::new();
+            append_categories(values, names, index, &mut dictionary);
+            out.extend(keys.iter().enumerate().map(|(i, k)| {
+                if array.is_null(i) {
+                    MISSING
+                } else {
+                    dictionary.get(*k).copied().unwrap_or(MISSING)
+                }
+            }));
+        }
+        _ => out.extend(std::iter::repeat_n(MISSING, array.len())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use arrow_array::builder::{ListBuilder, StringDictionaryBuilder};
+    use arrow_array::types::Int32Type as DictKey;
+    use arrow_array::{
+        BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array, Int8Array,
+        Int64Array, LargeStringArray, StringArray, TimestampMillisecondArray, UInt16Array,
+    };
+    use arrow_schema::{Field, Schema};
+    use parquet::arrow::ArrowWriter;
+
+    use super::*;
+
+    /// A fresh directory under the system temp dir, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new() -> Self {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "drifttap-read-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&dir).expect("temp dir is writable");
+            TempDir(dir)
+        }
+
+        fn path(&self, name: &str) -> PathBuf {
+            self.0.join(name)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn write(path: &Path, batch: &RecordBatch) {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("parent is writable");
+        }
+        let file = File::create(path).expect("file is writable");
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), None).expect("valid schema");
+        writer.write(batch).expect("batch is written");
+        writer.close().expect("file is closed");
+    }
+
+    fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+        let fields: Vec<Field> = columns
+            .iter()
+            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+            .collect();
+        RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            columns.into_iter().map(|(_, a)| a).collect(),
+        )
+        .expect("columns match the schema")
+    }
+
+    fn mixed_batch() -> RecordBatch {
+        let mut dictionary = StringDictionaryBuilder::<DictKey>::new();
+        for v in [Some("gold"), Some("silver"), None, Some("gold")] {
+            match v {
+                Some(s) => {
+                    dictionary.append_value(s);
+                }
+                None => dictionary.append_null(),
+            }
+        }
+        let mut list = ListBuilder::new(arrow_array::builder::Int32Builder::new());
+        for _ in 0..4 {
+            list.values().append_value(1);
+            list.append(true);
+        }
+        batch(vec![
+            (
+                "i8",
+                Arc::new(Int8Array::from(vec![Some(1), None, Some(-3), Some(4)])),
+            ),
+            ("u16", Arc::new(UInt16Array::from(vec![1, 2, 3, 65_535]))),
+            ("i64", Arc::new(Int64Array::from(vec![10, 20, 30, 40]))),
+            (
+                "f32",
+                Arc::new(Float32Array::from(vec![0.5, f32::NAN, 1.5, 2.5])),
+            ),
+            (
+                "f64",
+                Arc::new(Float64Array::from(vec![
+                    Some(0.25),
+                    Some(1.0),
+                    None,
+                    Some(-2.0),
+                ])),
+            ),
+            (
+                "amount",
+                Arc::new(
+                    Decimal128Array::from(vec![12_345, 100, -5, 0])
+                        .with_precision_and_scale(10, 2)
+                        .expect("valid"),
+                ),
+            ),
+            (
+                "flag",
+                Arc::new(BooleanArray::from(vec![
+                    Some(true),
+                    Some(false),
+                    None,
+                    Some(true),
+                ])),
+            ),
+            (
+                "city",
+                Arc::new(StringArray::from(vec![
+                    Some("Oslo"),
+                    Some("Lima"),
+                    Some("Oslo"),
+                    None,
+                ])),
+            ),
+            (
+                "note",
+                Arc::new(LargeStringArray::from(vec!["a", "b", "a", "a"])),
+            ),
+            ("tier", Arc::new(dictionary.finish())),
+            (
+                "day",
+                Arc::new(Date32Array::from(vec![19_000, 19_001, 19_002, 19_003])),
+            ),
+            (
+                "at",
+                Arc::new(TimestampMillisecondArray::from(vec![1, 2, 3, 4])),
+            ),
+            ("tags", Arc::new(list.finish())),
+        ])
+    }
+
+    #[test]
+    fn every_supported_type_is_read_with_its_missing_values() {
+        let dir = TempDir::new();
+        let path = dir.path("mixed.parquet");
+        write(&path, &mixed_batch());
+        let table = read_tables(std::slice::from_ref(&path), &[]).expect("readable");
+        assert_eq!(table.rows, 4);
+        let numbers = |name: &str| match &table.column(name).expect("column exists").values {
+            Values::Numeric(v) => v.clone(),
+            other => panic!("{name} is not numeric: {other:?}"),
+        };
+        assert_eq!(numbers("u16"), vec![1.0, 2.0, 3.0, 65_535.0]);
+        assert_eq!(numbers("amount"), vec![123.45, 1.0, -0.05, 0.0]);
+        let i8 = numbers("i8");
+        assert!(i8[1].is_nan() && i8[2] == -3.0);
+        assert_eq!(
+            table.column("f32").expect("exists").missing(),
+            1,
+            "NaN counts as missing"
+        );
+        assert_eq!(
+            table.column("f64").expect("exists").missing(),
+            1,
+            "null counts as missing"
+        );
+        match &table.column("tier").expect("exists").values {
+            Values::Categorical { names, codes } => {
+                let decoded: Vec<Option<&str>> = codes
+                    .iter()
+                    .map(|c| (*c != MISSING).then(|| names[*c as usize].as_str()))
+                    .collect();
+                assert_eq!(
+                    decoded,
+                    vec![Some("gold"), Some("silver"), None, Some("gold")]
+                );
+            }
+            other => panic!("tier is not categorical: {other:?}"),
+        }
+        assert_eq!(table.column("flag").expect("exists").missing(), 1);
+        assert_eq!(table.column("city").expect("exists").missing(), 1);
+        // Dates, timestamps and nested columns are left out and listed.
+        assert!(
+            table.column("day").is_none()
+                && table.column("at").is_none()
+                && table.column("tags").is_none()
+        );
+        let skipped: Vec<&str> = table.skipped.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(skipped, vec!["day", "at", "tags"]);
+        // Selected by name, a date is read as days since the epoch.
+        let table = read_tables(&[path], &["day".to_string()]).expect("readable");
+        assert_eq!(
+            table.column("day").map(|c| &c.values),
+            Some(&Values::Numeric(vec![
+                19_000.0, 19_001.0, 19_002.0, 19_003.0
+            ]))
+        );
+    }
+
+    #[test]
+    fn directories_of_part_files_with_hive_partitions() {
+        let dir = TempDir::new();
+        let part = |v: Vec<f64>| batch(vec![("x", Arc::new(Float64Array::from(v)) as ArrayRef)]);
+        write(
+            &dir.path("data/region=eu/part-0.parquet"),
+            &part(vec![1.0, 2.0]),
+        );
+        write(&dir.path("data/region=us/part-0.parquet"), &part(vec![3.0]));
+        std::fs::write(dir.path("data/_SUCCESS"), b"").expect("writable");
+        std::fs::write(dir.path("data/region=eu/.part-0.parquet.crc"), b"crc").expect("writable");
+        let table = read_tables(&[dir.path("data")], &[]).expect("readable");
+        assert_eq!(table.files.len(), 2);
+        assert_eq!(
+            table.column("x").map(|c| &c.values),
+            Some(&Values::Numeric(vec![1.0, 2.0, 3.0]))
+        );
+        match &table.column("region").expect("partition column").values {
+            Values::Categorical { names, codes } => {
+                assert_eq!(names, &vec!["eu".to_string(), "us".to_string()]);
+                assert_eq!(codes, &vec![0, 0, 1]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_inputs_name_the_file_and_column() {
+        let dir = TempDir::new();
+        let missing = dir.path("absent.parquet");
+        let err = read_tables(std::slice::from_ref(&missing), &[]).expect_err("missing file");
+        assert!(
+            matches!(err, ReadError::Io { .. }) && err.to_string().contains("absent.parquet"),
+            "{err}"
+        );
+
+        let text = dir.path("notes.parquet");
+        std::fs::write(&text, "id,value\n1,2\n").expect("writable");
+        let err = read_tables(&[text], &[]).expect_err("not parquet");
+        assert!(
+            matches!(err, ReadError::NotParquet { .. })
+                && err.to_string().contains("notes.parquet"),
+            "{err}"
+        );
+
+        let good = dir.path("good.parquet");
+        write(&good, &mixed_batch());
+        let bytes = std::fs::read(&good).expect("readable");
+        let truncated = dir.path("truncated.parquet");
+        std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("writable");
+        let err = read_tables(&[truncated], &[]).expect_err("truncated");
+        assert!(matches!(err, ReadError::NotParquet { .. }), "{err}");
+
+        let empty = dir.path("empty");
+        std::fs::create_dir_all(&empty).expect("writable");
+        let err = read_tables(&[empty], &[]).expect_err("no files");
+        assert!(matches!(err, ReadError::NoFiles { .. }), "{err}");
+
+        let err = read_tables(std::slice::from_ref(&good), &["salary".to_string()])
+            .expect_err("unknown column");
+        assert!(
+            err.to_string()
+                .contains("no column `salary` (columns: i8, u16, i64"),
+            "{err}"
+        );
+
+        let err =
+            read_tables(std::slice::from_ref(&good), &["tags".to_string()]).expect_err("nested");
+        assert!(
+            matches!(&err, ReadError::Unsupported { column, .. } if column == "tags"),
+            "{err}"
+        );
+
+        let other = dir.path("other.parquet");
+        write(
+            &other,
+            &batch(vec![(
+                "city",
+                Arc::new(Int64Array::from(vec![1])) as ArrayRef,
+            )]),
+        );
+        let err = read_tables(&[good, other], &[]).expect_err("type mismatch");
+        assert!(
+            matches!(&err, ReadError::SchemaMismatch { column, .. } if column == "city"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("other.parquet"), "{err}");
+    }
+}
