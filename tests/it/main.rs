@@ -1,0 +1,3 @@
+//! Integration tests, one binary (link once).
+
+mod credit_example;
