@@ -3,5 +3,8 @@
 //! - [`read`]: one file, several files, or a directory of part files (Hive-style partitions
 //!   become columns) into typed in-memory columns, with every problem reported against the
 //!   file and column it concerns.
+//! - [`select`]: which columns are features and whether each is tested as numeric or
+//!   categorical (`--columns`, `--exclude`, `--numeric`, `--categorical`).
 
 pub mod read;
+pub mod select;
