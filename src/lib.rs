@@ -2,6 +2,9 @@
 //!
 //! # Layout
 //! - [`baseline`]: training and production data read from Parquet into testable columns.
+//! - [`cli`]: command-line definitions of the `drifttap` binary.
+//! - [`check`]: the offline drift check of a current data set against a reference.
+//! - [`report`]: rendering a check as a terminal table or JSON.
 //! - [`stats`]: the statistics engine — two-sample Kolmogorov–Smirnov, kernel MMD², χ², effect
 //!   sizes and multiple-testing correction — with a scalar oracle and SIMD kernels chosen at run
 //!   time. Library-grade: no I/O, no async, no logging inside kernels.
@@ -26,4 +29,7 @@
 #![deny(unsafe_code)]
 
 pub mod baseline;
+pub mod check;
+pub mod cli;
+pub mod report;
 pub mod stats;

@@ -1,3 +1,4 @@
 //! Integration tests, one binary (link once).
 
+mod check;
 mod credit_example;
