@@ -16,6 +16,27 @@ fn example(name: &str) -> String {
         .to_string()
 }
 
+/// Writes `columns` (name, nullable f64 values) to a Parquet file.
+fn write_numbers(path: &std::path::Path, columns: &[(&str, Vec<Option<f64>>)]) {
+    let arrays: Vec<ArrayRef> = columns
+        .iter()
+        .map(|(_, v)| Arc::new(Float64Array::from(v.clone())) as ArrayRef)
+        .collect();
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(n, _)| Field::new(*n, arrow_schema::DataType::Float64, true))
+        .collect();
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("valid batch");
+    let mut writer = ArrowWriter::try_new(
+        std::fs::File::create(path).expect("writable"),
+        batch.schema(),
+        None,
+    )
+    .expect("writer");
+    writer.write(&batch).expect("written");
+    writer.close().expect("closed");
+}
+
 fn drifttap(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_drifttap"))
         .args(args)
@@ -173,4 +194,37 @@ fn bad_input_exits_2_naming_the_file_or_column() {
     assert_eq!(out.status.code(), Some(2));
     let out = drifttap(&["check", &reference]);
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2 too");
+}
+
+#[test]
+fn a_column_entirely_null_in_current_is_reported_not_crashed_on() {
+    let dir = std::env::temp_dir().join(format!("drifttap-check-null-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("writable");
+    let (reference, current) = (dir.join("reference.parquet"), dir.join("current.parquet"));
+    let values = |k: f64| {
+        (0..200)
+            .map(|i| Some((i as f64 * k).sin()))
+            .collect::<Vec<_>>()
+    };
+    write_numbers(&reference, &[("age", values(0.7)), ("income", values(1.3))]);
+    write_numbers(
+        &current,
+        &[("age", vec![None; 200]), ("income", values(1.3))],
+    );
+    let out = drifttap(&[
+        "check",
+        &reference.display().to_string(),
+        &current.display().to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let age = &json["features"][0];
+    assert_eq!(age["name"], "age");
+    assert_eq!(age["test"], "none");
+    assert_eq!(age["missing_current"], 1.0);
+    assert_eq!(age["n_current"], 0);
+    assert_eq!(json["features"][1]["test"], "ks");
+    let _ = std::fs::remove_dir_all(&dir);
 }
