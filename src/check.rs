@@ -1,24 +1,33 @@
-//! The offline drift check: every selected feature of CURRENT against REFERENCE, then the
-//! multivariate MMD test, the multiple-testing correction, and one verdict.
+//! The offline drift check: every feature of a baseline against a current data set, then the
+//! multivariate MMD test, the multiple-testing correction, and one verdict — for the whole of
+//! CURRENT and, optionally, for consecutive chunks of it.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
-use crate::baseline::read::{MISSING, Table, Values};
-use crate::baseline::select::{Feature, Kind, SelectError, Selection, features};
+use crate::baseline::compiled::{Baseline, BaselineFeature, FeatureData, ValueType, sample_rows};
+use crate::baseline::read::{Column, MISSING, Table, Values};
+use crate::baseline::select::{Kind, Selection, categories_of};
 use crate::stats::chi2::chi2_contingency;
 use crate::stats::correction::{Correction, correct};
-use crate::stats::effect::{DEFAULT_PSI_BINS, QuantileBins, wasserstein_normed};
+use crate::stats::effect::{
+    DEFAULT_PSI_BINS, PSI_EPSILON, QuantileBins, jensen_shannon, psi, wasserstein_normed,
+};
 use crate::stats::ks::{Alternative, KsMethod, SortedSample, ks_2samp_sorted};
 use crate::stats::mmd::{MmdReference, Permutations, mmd_test};
-use crate::stats::{Compute, Input, StatsError, synth};
+use crate::stats::{Compute, Input, StatsError};
 
-/// Rows per side fed to the MMD test at most: its cost grows with the square of the rows, and a
-/// few thousand rows already detect any shift that matters (a uniform sample is drawn above it).
+/// Rows of CURRENT (of each chunk) fed to the MMD test at most: its cost grows with the square
+/// of the rows, and a few thousand rows already detect any shift that matters (a uniform sample
+/// is drawn above it). The reference side is the baseline's MMD sample, of the same default
+/// size ([`crate::baseline::compiled::DEFAULT_MMD_ROWS`]).
 pub const MMD_MAX_ROWS: usize = 2_000;
 
 /// What to run and how to decide.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckOptions {
+    /// Which baseline features to test (`--columns`, `--exclude`); `numeric` and `categorical`
+    /// must agree with the roles the baseline was compiled with.
     pub selection: Selection,
     pub ks: bool,
     pub chi2: bool,
@@ -28,7 +37,10 @@ pub struct CheckOptions {
     /// The p-value threshold (before correction).
     pub p_val: f64,
     pub permutations: usize,
+    /// Seed of the MMD permutations and of the sample of CURRENT's rows.
     pub seed: u64,
+    /// Also evaluate CURRENT in consecutive chunks of this many rows (the last one partial).
+    pub chunk_size: Option<usize>,
 }
 
 impl Default for CheckOptions {
@@ -43,6 +55,7 @@ impl Default for CheckOptions {
             p_val: 0.05,
             permutations: 100,
             seed: 0,
+            chunk_size: None,
         }
     }
 }
@@ -53,7 +66,7 @@ pub struct FeatureReport {
     pub name: String,
     /// `numeric` or `categorical`.
     pub kind: &'static str,
-    /// `ks` or `chi2`; `none` when the test was not requested or CURRENT has no values.
+    /// `ks` or `chi2`; `none` when the test was not requested or a side has no values.
     pub test: &'static str,
     pub statistic: Option<f64>,
     pub p_value: Option<f64>,
@@ -88,30 +101,66 @@ pub struct MultivariateReport {
     pub n_current: usize,
 }
 
-/// The whole check.
+/// One chunk of CURRENT, rows `start..end`, evaluated on its own.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct CheckReport {
+pub struct ChunkReport {
+    pub index: usize,
+    pub start: usize,
+    pub end: usize,
     pub drift: bool,
-    pub correction: &'static str,
     /// The per-feature p-value threshold after correction.
     pub threshold: f64,
     pub features: Vec<FeatureReport>,
     pub multivariate: Option<MultivariateReport>,
 }
 
+/// The whole check.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CheckReport {
+    /// Drift in the whole of CURRENT or in any chunk.
+    pub drift: bool,
+    pub correction: &'static str,
+    /// The per-feature p-value threshold after correction.
+    pub threshold: f64,
+    pub features: Vec<FeatureReport>,
+    pub multivariate: Option<MultivariateReport>,
+    /// With a chunk size: every chunk, in order.
+    pub chunks: Option<Vec<ChunkReport>>,
+}
+
 /// Why a check could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    #[error("reference: {0}")]
-    Select(#[from] SelectError),
+    #[error(
+        "--{option} names `{column}`, which is not a feature of the baseline (features: {available})"
+    )]
+    UnknownFeature {
+        option: &'static str,
+        column: String,
+        available: String,
+    },
+    #[error(
+        "column `{column}` was compiled as {compiled}; rebuild the baseline with --{requested} {column} to test it that way"
+    )]
+    RoleConflict {
+        column: String,
+        compiled: &'static str,
+        requested: &'static str,
+    },
+    #[error("no features left to test after --columns and --exclude")]
+    NothingSelected,
     #[error("current data has no column `{column}` (columns: {available})")]
     MissingColumn { column: String, available: String },
-    #[error("column `{column}` is {reference} in the reference but {current} in the current data")]
-    KindMismatch {
+    #[error(
+        "column `{column}` holds {reference} in the reference but {current} in the current data"
+    )]
+    TypeMismatch {
         column: String,
         reference: &'static str,
         current: &'static str,
     },
+    #[error("--chunk-size must be at least 1")]
+    ChunkSize,
     #[error("column `{column}`: {source}")]
     Stats { column: String, source: StatsError },
     #[error("{0}")]
@@ -125,68 +174,212 @@ fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
-/// Runs the check of `current` against `reference`.
+/// A baseline feature with what every evaluation reuses, and its current column.
+struct Pair<'a> {
+    feature: &'a BaselineFeature,
+    /// PSI bins from the reference quantiles (numeric features with values).
+    bins: Option<QuantileBins>,
+    current: Column,
+}
+
+/// The MMD reference projected on the selected features, prepared once.
+struct Multivariate<'a> {
+    reference: MmdReference,
+    names: Vec<String>,
+    /// (current column, mean, std) per feature, in `names` order.
+    columns: Vec<(&'a [f64], f64, f64)>,
+}
+
+/// Runs the check of `current` against `baseline`.
 pub fn check(
-    reference: &Table,
+    baseline: &Baseline,
     current: &Table,
     options: &CheckOptions,
     compute: &Compute,
 ) -> Result<CheckReport, CheckError> {
-    let chosen = features(reference, &options.selection)?;
+    if options.chunk_size == Some(0) {
+        return Err(CheckError::ChunkSize);
+    }
+    let pairs = pairs(baseline, current, &options.selection)?;
+    let multivariate = if options.mmd {
+        prepare_mmd(baseline, &pairs, compute)?
+    } else {
+        None
+    };
+    let whole = evaluate(
+        &pairs,
+        multivariate.as_ref(),
+        0..current.rows,
+        baseline.rows,
+        options,
+        compute,
+    )?;
+    let chunks = match options.chunk_size {
+        Some(size) => {
+            let mut chunks = Vec::new();
+            for (index, start) in (0..current.rows).step_by(size).enumerate() {
+                let end = (start + size).min(current.rows);
+                let outcome = evaluate(
+                    &pairs,
+                    multivariate.as_ref(),
+                    start..end,
+                    baseline.rows,
+                    options,
+                    compute,
+                )?;
+                chunks.push(ChunkReport {
+                    index,
+                    start,
+                    end,
+                    drift: outcome.drift,
+                    threshold: outcome.threshold,
+                    features: outcome.features,
+                    multivariate: outcome.multivariate,
+                });
+            }
+            Some(chunks)
+        }
+        None => None,
+    };
+    let drift = whole.drift || chunks.iter().flatten().any(|c| c.drift);
+    Ok(CheckReport {
+        drift,
+        correction: match options.correction {
+            Correction::Bonferroni => "bonferroni",
+            Correction::Fdr => "fdr",
+            Correction::None => "none",
+        },
+        threshold: whole.threshold,
+        features: whole.features,
+        multivariate: whole.multivariate,
+        chunks,
+    })
+}
+
+/// The selected baseline features, each with its current column (numbers turned into
+/// categories where the baseline tests them so).
+fn pairs<'a>(
+    baseline: &'a Baseline,
+    current: &Table,
+    selection: &Selection,
+) -> Result<Vec<Pair<'a>>, CheckError> {
     let available = || {
-        current
-            .columns
+        baseline
+            .features
             .iter()
-            .map(|c| c.name.as_str())
+            .map(|f| f.name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mut pairs = Vec::new();
-    for feature in chosen {
-        let Some(other) = current.column(&feature.column.name) else {
-            return Err(CheckError::MissingColumn {
-                column: feature.column.name.clone(),
+    // An excluded name the baseline does not have is left out already.
+    for (option, names) in [
+        ("columns", &selection.columns),
+        ("numeric", &selection.numeric),
+        ("categorical", &selection.categorical),
+    ] {
+        if let Some(column) = names.iter().find(|n| baseline.feature(n).is_none()) {
+            return Err(CheckError::UnknownFeature {
+                option,
+                column: column.clone(),
                 available: available(),
             });
-        };
-        let other = match (&feature.column.values, &other.values, feature.kind) {
-            (Values::Numeric(_), Values::Numeric(_), _)
-            | (Values::Categorical { .. }, Values::Categorical { .. }, _) => other.clone(),
-            // A numeric column tested as categories: the same conversion on both sides.
-            (Values::Categorical { .. }, Values::Numeric(_), Kind::Categorical) => {
-                let selection = Selection {
-                    categorical: vec![other.name.clone()],
-                    columns: vec![other.name.clone()],
-                    ..Selection::default()
-                };
-                let table = crate::baseline::read::Table {
-                    files: Vec::new(),
-                    rows: current.rows,
-                    columns: vec![other.clone()],
-                    skipped: Vec::new(),
-                };
-                features(&table, &selection)?.remove(0).column
-            }
-            (r, c, _) => {
-                let name = |v: &Values| {
-                    if matches!(v, Values::Numeric(_)) {
-                        "numeric"
-                    } else {
-                        "categorical"
-                    }
-                };
-                return Err(CheckError::KindMismatch {
-                    column: feature.column.name.clone(),
-                    reference: name(r),
-                    current: name(c),
+        }
+    }
+    for (requested, names, kind) in [
+        ("numeric", &selection.numeric, Kind::Numeric),
+        ("categorical", &selection.categorical, Kind::Categorical),
+    ] {
+        for name in names {
+            let compiled = baseline.feature(name).map(BaselineFeature::kind);
+            if let Some(compiled) = compiled.filter(|k| *k != kind) {
+                return Err(CheckError::RoleConflict {
+                    column: name.clone(),
+                    compiled: kind_name(compiled),
+                    requested,
                 });
             }
-        };
-        pairs.push((feature, other));
+        }
     }
-    let mut reports = Vec::new();
-    for (feature, other) in &pairs {
-        reports.push(feature_report(feature, other, options, compute)?);
+    let chosen = |name: &String| {
+        (selection.columns.is_empty() || selection.columns.contains(name))
+            && !selection.exclude.contains(name)
+    };
+    let mut out = Vec::new();
+    for feature in baseline.features.iter().filter(|f| chosen(&f.name)) {
+        let Some(column) = current.column(&feature.name) else {
+            return Err(CheckError::MissingColumn {
+                column: feature.name.clone(),
+                available: current
+                    .columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        let holds = ValueType::of(&column.values);
+        if holds != feature.values {
+            return Err(CheckError::TypeMismatch {
+                column: feature.name.clone(),
+                reference: feature.values.name(),
+                current: holds.name(),
+            });
+        }
+        let column = match (&feature.data, &column.values) {
+            (FeatureData::Categorical { .. }, Values::Numeric(values)) => Column {
+                name: column.name.clone(),
+                values: categories_of(values),
+            },
+            _ => column.clone(),
+        };
+        let bins = match &feature.data {
+            FeatureData::Numeric { sorted: Some(s) } => {
+                Some(QuantileBins::new(s, DEFAULT_PSI_BINS).map_err(|source| {
+                    CheckError::Stats {
+                        column: feature.name.clone(),
+                        source,
+                    }
+                })?)
+            }
+            _ => None,
+        };
+        out.push(Pair {
+            feature,
+            bins,
+            current: column,
+        });
+    }
+    if out.is_empty() {
+        return Err(CheckError::NothingSelected);
+    }
+    Ok(out)
+}
+
+/// One evaluation: the features, the correction, the multivariate test.
+struct Outcome {
+    drift: bool,
+    threshold: f64,
+    features: Vec<FeatureReport>,
+    multivariate: Option<MultivariateReport>,
+}
+
+fn evaluate(
+    pairs: &[Pair<'_>],
+    multivariate: Option<&Multivariate<'_>>,
+    rows: Range<usize>,
+    reference_rows: usize,
+    options: &CheckOptions,
+    compute: &Compute,
+) -> Result<Outcome, CheckError> {
+    let mut reports = Vec::with_capacity(pairs.len());
+    for pair in pairs {
+        reports.push(feature_report(
+            pair,
+            rows.clone(),
+            reference_rows,
+            options,
+            compute,
+        )?);
     }
     let tested: Vec<(usize, f64)> = reports
         .iter()
@@ -203,20 +396,12 @@ pub fn check(
             reports[*i].drift = drift;
         }
     }
-    let multivariate = if options.mmd {
-        multivariate(&pairs, options, compute)?
-    } else {
-        None
+    let multivariate = match multivariate {
+        Some(m) => mmd_report(m, rows, options, compute)?,
+        None => None,
     };
-    let drift = reports.iter().any(|r| r.drift) || multivariate.as_ref().is_some_and(|m| m.drift);
-    let correction = match options.correction {
-        Correction::Bonferroni => "bonferroni",
-        Correction::Fdr => "fdr",
-        Correction::None => "none",
-    };
-    Ok(CheckReport {
-        drift,
-        correction,
+    Ok(Outcome {
+        drift: reports.iter().any(|r| r.drift) || multivariate.as_ref().is_some_and(|m| m.drift),
         threshold,
         features: reports,
         multivariate,
@@ -224,14 +409,15 @@ pub fn check(
 }
 
 fn feature_report(
-    feature: &Feature,
-    other: &crate::baseline::read::Column,
+    pair: &Pair<'_>,
+    rows: Range<usize>,
+    reference_rows: usize,
     options: &CheckOptions,
     compute: &Compute,
 ) -> Result<FeatureReport, CheckError> {
-    let column = &feature.column;
+    let feature = pair.feature;
     let stats_error = |source| CheckError::Stats {
-        column: column.name.clone(),
+        column: feature.name.clone(),
         source,
     };
     let share = |missing: usize, rows: usize| {
@@ -241,18 +427,26 @@ fn feature_report(
             missing as f64 / rows as f64
         }
     };
+    let chunk_rows = rows.len();
+    let current_missing = match &pair.current.values {
+        Values::Numeric(v) => v[rows.clone()].iter().filter(|x| x.is_nan()).count(),
+        Values::Categorical { codes, .. } => codes[rows.clone()]
+            .iter()
+            .filter(|c| **c == MISSING)
+            .count(),
+    };
     let mut report = FeatureReport {
-        name: column.name.clone(),
-        kind: kind_name(feature.kind),
+        name: feature.name.clone(),
+        kind: kind_name(feature.kind()),
         test: "none",
         statistic: None,
         p_value: None,
         p_value_method: None,
         drift: false,
-        n_reference: column.len() - column.missing(),
-        n_current: other.len() - other.missing(),
-        missing_current: share(other.missing(), other.len()),
-        missing_reference: share(column.missing(), column.len()),
+        n_reference: feature.present(),
+        n_current: chunk_rows - current_missing,
+        missing_current: share(current_missing, chunk_rows),
+        missing_reference: share(feature.missing, reference_rows),
         wasserstein_normed: None,
         psi: None,
         jensen_shannon: None,
@@ -261,149 +455,130 @@ fn feature_report(
     if report.n_reference == 0 || report.n_current == 0 {
         return Ok(report);
     }
-    match (&column.values, &other.values) {
-        (Values::Numeric(r), Values::Numeric(c)) if options.ks => {
-            let present = |v: &[f64]| {
-                v.iter()
-                    .copied()
-                    .filter(|x| !x.is_nan())
-                    .collect::<Vec<_>>()
-            };
-            let r = SortedSample::new(present(r), Input::Reference, compute.backend)
-                .map_err(stats_error)?;
-            let c = SortedSample::new(present(c), Input::Current, compute.backend)
-                .map_err(stats_error)?;
+    match (&feature.data, &pair.current.values) {
+        (FeatureData::Numeric { sorted: Some(r) }, Values::Numeric(c)) if options.ks => {
+            let present: Vec<f64> = c[rows].iter().copied().filter(|x| !x.is_nan()).collect();
+            let c =
+                SortedSample::new(present, Input::Current, compute.backend).map_err(stats_error)?;
             let ks = ks_2samp_sorted(
-                &r,
+                r,
                 &c,
                 Alternative::TwoSided,
                 options.ks_method,
                 compute.backend,
             );
-            let bins = QuantileBins::new(&r, DEFAULT_PSI_BINS).map_err(stats_error)?;
             report.test = "ks";
             report.statistic = Some(ks.statistic);
             report.p_value = Some(ks.p_value);
             report.p_value_method = Some(ks.method.name());
-            report.wasserstein_normed = Some(wasserstein_normed(&r, &c));
-            report.psi = Some(bins.psi(&c));
-            report.jensen_shannon = Some(bins.jensen_shannon(&c));
-        }
-        (
-            Values::Categorical {
-                names: rn,
-                codes: rc,
-            },
-            Values::Categorical {
-                names: cn,
-                codes: cc,
-            },
-        ) if options.chi2 => {
-            // Counts by category name over the union of both sides.
-            let mut counts: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-            for (names, codes, side) in [(rn, rc, 0), (cn, cc, 1)] {
-                for code in codes.iter().filter(|c| **c != MISSING) {
-                    let entry = counts.entry(names[*code as usize].as_str()).or_default();
-                    if side == 0 {
-                        entry.0 += 1
-                    } else {
-                        entry.1 += 1
-                    }
-                }
+            report.wasserstein_normed = Some(wasserstein_normed(r, &c));
+            if let Some(bins) = &pair.bins {
+                report.psi = Some(bins.psi(&c));
+                report.jensen_shannon = Some(bins.jensen_shannon(&c));
             }
-            let (r, c): (Vec<u64>, Vec<u64>) = counts.values().copied().unzip();
+        }
+        (FeatureData::Categorical { counts }, Values::Categorical { names, codes })
+            if options.chi2 =>
+        {
+            // Counts by category name over the union of both sides.
+            let mut union: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+            for (name, count) in counts {
+                union.entry(name).or_default().0 = *count;
+            }
+            let mut by_code = vec![0u64; names.len()];
+            for &code in codes[rows].iter().filter(|c| **c != MISSING) {
+                by_code[code as usize] += 1;
+            }
+            for (name, count) in names.iter().zip(by_code).filter(|(_, c)| *c > 0) {
+                union.entry(name).or_default().1 += count;
+            }
+            let (r, c): (Vec<u64>, Vec<u64>) = union.values().copied().unzip();
             let chi2 = chi2_contingency(&r, &c, true).map_err(stats_error)?;
             report.test = "chi2";
             report.statistic = Some(chi2.statistic);
             report.p_value = Some(chi2.p_value);
             report.p_value_method = Some("chi2");
             report.unseen_share = Some(chi2.unseen_share);
-            let total = |v: &[u64]| v.iter().sum::<u64>() as f64;
-            let (rs, cs): (Vec<f64>, Vec<f64>) = (
-                r.iter().map(|x| *x as f64 / total(&r)).collect(),
-                c.iter().map(|x| *x as f64 / total(&c)).collect(),
-            );
-            report.psi = Some(crate::stats::effect::psi(
-                &rs,
-                &cs,
-                crate::stats::effect::PSI_EPSILON,
-            ));
-            report.jensen_shannon = Some(crate::stats::effect::jensen_shannon(&rs, &cs));
+            let shares = |v: &[u64]| {
+                let total = v.iter().sum::<u64>() as f64;
+                v.iter().map(|x| *x as f64 / total).collect::<Vec<f64>>()
+            };
+            let (rs, cs) = (shares(&r), shares(&c));
+            report.psi = Some(psi(&rs, &cs, PSI_EPSILON));
+            report.jensen_shannon = Some(jensen_shannon(&rs, &cs));
         }
         _ => {}
     }
     Ok(report)
 }
 
-/// MMD across the numeric features: rows complete in every one of them, standardised by the
-/// reference's mean and standard deviation (constant columns dropped), at most
-/// [`MMD_MAX_ROWS`] rows per side drawn uniformly with the check's seed.
-fn multivariate(
-    pairs: &[(Feature, crate::baseline::read::Column)],
-    options: &CheckOptions,
+/// The baseline's MMD sample restricted to the selected numeric features. The stored
+/// bandwidth serves when every sampled feature is selected; otherwise the median heuristic
+/// runs again on the projection.
+fn prepare_mmd<'a>(
+    baseline: &Baseline,
+    pairs: &'a [Pair<'_>],
     compute: &Compute,
-) -> Result<Option<MultivariateReport>, CheckError> {
-    let numeric: Vec<(&str, &[f64], &[f64])> = pairs
-        .iter()
-        .filter_map(|(f, other)| match (&f.column.values, &other.values) {
-            (Values::Numeric(r), Values::Numeric(c)) => {
-                Some((f.column.name.as_str(), r.as_slice(), c.as_slice()))
+) -> Result<Option<Multivariate<'a>>, CheckError> {
+    let Some(sample) = &baseline.mmd else {
+        return Ok(None);
+    };
+    let mut keep = Vec::new();
+    let mut columns = Vec::new();
+    for (j, name) in sample.features.iter().enumerate() {
+        let current = pairs.iter().find_map(|p| match &p.current.values {
+            Values::Numeric(v) if &p.feature.name == name && p.feature.kind() == Kind::Numeric => {
+                Some(v.as_slice())
             }
             _ => None,
-        })
-        .filter(|(_, r, _)| {
-            let present: Vec<f64> = r.iter().copied().filter(|x| !x.is_nan()).collect();
-            !present.is_empty() && crate::stats::effect::population_std(&present) > 0.0
-        })
-        .collect();
-    if numeric.is_empty() {
-        return Ok(None);
-    }
-    let scale: Vec<(f64, f64)> = numeric
-        .iter()
-        .map(|(_, r, _)| {
-            let present: Vec<f64> = r.iter().copied().filter(|x| !x.is_nan()).collect();
-            let mean = present.iter().sum::<f64>() / present.len() as f64;
-            (mean, crate::stats::effect::population_std(&present))
-        })
-        .collect();
-    let rows = |side: usize, seed: u64| -> Vec<f64> {
-        let len = if side == 0 {
-            numeric[0].1.len()
-        } else {
-            numeric[0].2.len()
-        };
-        let complete: Vec<usize> = (0..len)
-            .filter(|&i| {
-                numeric
-                    .iter()
-                    .all(|(_, r, c)| !(if side == 0 { r[i] } else { c[i] }).is_nan())
-            })
-            .collect();
-        let picked = sample_indices(complete.len(), MMD_MAX_ROWS, seed);
-        let mut out = Vec::with_capacity(picked.len() * numeric.len());
-        for k in picked {
-            let i = complete[k];
-            for ((_, r, c), (mean, std)) in numeric.iter().zip(&scale) {
-                let v = if side == 0 { r[i] } else { c[i] };
-                out.push((v - mean) / std);
-            }
+        });
+        if let Some(current) = current {
+            keep.push(j);
+            columns.push((current, sample.mean[j], sample.std[j]));
         }
-        out
-    };
-    let dim = numeric.len();
-    let x = rows(0, options.seed);
-    let y = rows(1, options.seed.wrapping_add(1));
-    if x.len() / dim < 2 || y.len() / dim < 2 {
+    }
+    if keep.is_empty() {
         return Ok(None);
     }
-    let reference = match MmdReference::new(x, dim, compute) {
+    let data = sample.standardised(&keep);
+    let reference = if keep.len() == sample.features.len() {
+        MmdReference::with_sigma(data, keep.len(), sample.sigma)
+    } else {
+        MmdReference::new(data, keep.len(), compute)
+    };
+    let reference = match reference {
         Ok(r) => r,
         Err(StatsError::ZeroVariance { .. }) => return Ok(None),
         Err(e) => return Err(CheckError::Invalid(e)),
     };
+    Ok(Some(Multivariate {
+        reference,
+        names: keep.iter().map(|&j| sample.features[j].clone()).collect(),
+        columns,
+    }))
+}
+
+/// MMD of rows `rows` of CURRENT (complete ones, at most [`MMD_MAX_ROWS`] drawn with the
+/// check's seed + 1), standardised like the reference sample.
+fn mmd_report(
+    m: &Multivariate<'_>,
+    rows: Range<usize>,
+    options: &CheckOptions,
+    compute: &Compute,
+) -> Result<Option<MultivariateReport>, CheckError> {
+    let slices: Vec<&[f64]> = m.columns.iter().map(|(c, _, _)| &c[rows.clone()]).collect();
+    let mut y = sample_rows(&slices, MMD_MAX_ROWS, options.seed.wrapping_add(1));
+    let dim = slices.len();
+    for row in y.chunks_exact_mut(dim) {
+        for (v, (_, mean, std)) in row.iter_mut().zip(&m.columns) {
+            *v = (*v - mean) / std;
+        }
+    }
+    if y.len() / dim < 2 {
+        return Ok(None);
+    }
     let result = mmd_test(
-        &reference,
+        &m.reference,
         &y,
         Permutations::Random {
             count: options.permutations,
@@ -420,25 +595,8 @@ fn multivariate(
         p_value: result.p_value,
         permutations: result.permutations,
         drift: result.permutations > 0 && result.p_value < options.p_val,
-        features: numeric.iter().map(|(n, _, _)| n.to_string()).collect(),
+        features: m.names.clone(),
         n_reference: result.n_reference,
         n_current: result.n_current,
     }))
-}
-
-/// `min(len, max)` distinct indices of `0..len`, in increasing order, drawn uniformly (all of
-/// them when `len ≤ max`).
-fn sample_indices(len: usize, max: usize, seed: u64) -> Vec<usize> {
-    if len <= max {
-        return (0..len).collect();
-    }
-    // Partial Fisher–Yates over an index array, then sorted back into row order.
-    let mut order: Vec<usize> = (0..len).collect();
-    for k in 0..max {
-        let pick = k + (synth::bits(seed, k as u64) % (len - k) as u64) as usize;
-        order.swap(k, pick);
-    }
-    let mut picked = order[..max].to_vec();
-    picked.sort_unstable();
-    picked
 }

@@ -18,12 +18,65 @@ pub enum Command {
     ///
     /// Exit status: 0 no drift, 1 drift found, 2 bad input or usage.
     Check(CheckArgs),
+    /// Compiled baselines.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Compile training data into a baseline that loads without re-sorting: a directory of
+    /// Parquet files (sorted numeric columns, category counts, MMD reference sample) and a JSON
+    /// manifest whose `version` is a content hash.
+    ///
+    /// Exit status: 0 built, 2 bad input or usage.
+    Build(BuildArgs),
+}
+
+/// Arguments of `drifttap baseline build`.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Training data: Parquet files or directories of part files.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The baseline directory to write (a compiled baseline there is replaced).
+    #[arg(long, short)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Rows of the MMD reference sample.
+    #[arg(long, default_value_t = 2000)]
+    pub mmd_rows: usize,
+    /// Seed of the MMD reference sample.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Which columns are features, and how each is tested.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SelectionArgs {
+    /// Only these columns (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Vec<String>,
+    /// Leave these columns out (ids, labels).
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Test these columns as numbers.
+    #[arg(long, value_delimiter = ',')]
+    pub numeric: Vec<String>,
+    /// Test these columns as categories (e.g. integer codes).
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
 }
 
 /// Arguments of `drifttap check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Reference data: a Parquet file or a directory of part files.
+    /// Reference data: a compiled baseline (`drifttap baseline build`), a Parquet file or a
+    /// directory of part files.
     pub reference: PathBuf,
     /// Current data: a Parquet file or a directory of part files.
     pub current: PathBuf,
@@ -45,27 +98,20 @@ pub struct CheckArgs {
     /// Seed of the MMD permutations and row sampling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Only these columns (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub columns: Vec<String>,
-    /// Leave these columns out (ids, labels).
-    #[arg(long, value_delimiter = ',')]
-    pub exclude: Vec<String>,
-    /// Test these columns as numbers.
-    #[arg(long, value_delimiter = ',')]
-    pub numeric: Vec<String>,
-    /// Test these columns as categories (e.g. integer codes).
-    #[arg(long, value_delimiter = ',')]
-    pub categorical: Vec<String>,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Also evaluate CURRENT in consecutive chunks of N rows (the last one partial).
+    #[arg(long, value_name = "N")]
+    pub chunk_size: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the report here instead of standard output.
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// Threads the tests may use.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
+    /// Threads the tests may use (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,6 +137,8 @@ pub enum CorrectionArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// A table that fits a terminal.
     Table,
+    /// A JSON document with a stable schema.
     Json,
 }

@@ -1,30 +1,75 @@
-//! The `drifttap` binary: parse the command line, run a command, map the outcome to an exit
-//! status (`check`: 0 no drift, 1 drift, 2 bad input or usage — like `diff`).
+//! The `drifttap` binary: initialise logging, parse the command line, run a command, map the
+//! outcome to an exit status (`check`: 0 no drift, 1 drift, 2 bad input or usage — like `diff`).
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::Parser;
-use drifttap::baseline::read::read_tables;
+use drifttap::baseline::compiled::store::is_compiled;
+use drifttap::baseline::compiled::{
+    Baseline, BuildOptions, DEFAULT_MMD_ROWS, Progress, Quiet, table_hash,
+};
+use drifttap::baseline::read::{Table, read_tables};
 use drifttap::baseline::select::Selection;
 use drifttap::check::{CheckOptions, check};
-use drifttap::cli::{CheckArgs, Cli, Command, CorrectionArg, Format, KsMethodArg, TestName};
+use drifttap::cli::{
+    BaselineCommand, BuildArgs, CheckArgs, Cli, Command, CorrectionArg, Format, KsMethodArg,
+    SelectionArgs, TestName,
+};
 use drifttap::report;
 use drifttap::stats::Compute;
 use drifttap::stats::correction::Correction;
 use drifttap::stats::ks::KsMethod;
 
+/// The log filter, as `tracing_subscriber`'s `EnvFilter` directives (e.g. `debug`,
+/// `drifttap=trace`). Default `warn`: a command-line run prints its report, not a log.
+const LOG_ENV: &str = "DRIFTTAP_LOG";
+
 fn main() -> ExitCode {
+    init_tracing();
     let cli = Cli::parse();
-    match cli.command {
-        Command::Check(args) => match run_check(&args) {
-            Ok(true) => ExitCode::from(1),
-            Ok(false) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("drifttap check: {error:#}");
-                ExitCode::from(2)
-            }
-        },
+    let (name, outcome) = match &cli.command {
+        Command::Check(args) => ("check", run_check(args)),
+        Command::Baseline(BaselineCommand::Build(args)) => {
+            ("baseline build", run_build(args).map(|()| false))
+        }
+    };
+    match outcome {
+        Ok(true) => ExitCode::from(1),
+        Ok(false) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("drifttap {name}: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Logs to standard error: human-readable on a terminal, JSON lines otherwise.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(LOG_ENV)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        builder.init();
+    } else {
+        builder.json().init();
+    }
+}
+
+fn threads(requested: Option<usize>) -> usize {
+    requested.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn selection(args: &SelectionArgs) -> Selection {
+    Selection {
+        columns: args.columns.clone(),
+        exclude: args.exclude.clone(),
+        numeric: args.numeric.clone(),
+        categorical: args.categorical.clone(),
     }
 }
 
@@ -33,15 +78,29 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<bool> {
     if !(args.p_val > 0.0 && args.p_val < 1.0) {
         anyhow::bail!("--p-val must be in (0, 1), got {}", args.p_val);
     }
-    let selection = Selection {
-        columns: args.columns.clone(),
-        exclude: args.exclude.clone(),
-        numeric: args.numeric.clone(),
-        categorical: args.categorical.clone(),
+    let started = Instant::now();
+    let selection = selection(&args.selection);
+    let compute = Compute::detect().with_threads(threads(args.threads));
+    tracing::info!(backend = compute.backend.name(), threads = %compute.threads, "compute");
+    // A raw reference is compiled with the selection applied; a compiled one is selected from.
+    let (baseline, selection) = if is_compiled(&args.reference) {
+        (
+            Baseline::load(&args.reference, compute.threads.get())?,
+            selection,
+        )
+    } else {
+        let table = read_tables(std::slice::from_ref(&args.reference), &selection.named())?;
+        let options = BuildOptions {
+            mmd_rows: DEFAULT_MMD_ROWS,
+            seed: args.seed,
+        };
+        let baseline = Baseline::build(&table, &selection, &options, &compute, &Quiet)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.reference.display()))?;
+        (baseline, Selection::default())
     };
-    let named = selection.named();
-    let reference = read_tables(std::slice::from_ref(&args.reference), &named)?;
-    let current = read_tables(std::slice::from_ref(&args.current), &named)?;
+    tracing::info!(elapsed = ?started.elapsed(), version = %baseline.version, "reference ready");
+    let names: Vec<String> = baseline.features.iter().map(|f| f.name.clone()).collect();
+    let current = read_tables(std::slice::from_ref(&args.current), &[])?;
     let options = CheckOptions {
         selection,
         ks: args.tests.contains(&TestName::Ks),
@@ -60,23 +119,30 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<bool> {
         p_val: args.p_val,
         permutations: args.permutations,
         seed: args.seed,
+        chunk_size: args.chunk_size,
     };
-    let compute = Compute::detect().with_threads(args.threads);
-    let outcome = check(&reference, &current, &options, &compute)?;
+    let outcome = check(&baseline, &current, &options, &compute)?;
+    tracing::info!(elapsed = ?started.elapsed(), drift = outcome.drift, "checked");
+    let current_version = current_version(&current, &names);
     let (ref_path, cur_path) = (
         args.reference.display().to_string(),
         args.current.display().to_string(),
     );
+    let sources = (
+        report::Source {
+            path: &ref_path,
+            rows: baseline.rows,
+            version: Some(&baseline.version),
+        },
+        report::Source {
+            path: &cur_path,
+            rows: current.rows,
+            version: Some(&current_version),
+        },
+    );
     let text = match args.format {
         Format::Table => report::table(&outcome, &ref_path, &cur_path),
-        Format::Json => {
-            let source = |path, rows| report::Source { path, rows };
-            report::json(
-                &outcome,
-                source(&ref_path, reference.rows),
-                source(&cur_path, current.rows),
-            ) + "\n"
-        }
+        Format::Json => report::json(&outcome, sources.0, sources.1) + "\n",
     };
     match &args.output {
         Some(path) => {
@@ -85,4 +151,98 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<bool> {
         None => print!("{text}"),
     }
     Ok(outcome.drift)
+}
+
+/// The content hash of CURRENT's columns that the baseline has.
+fn current_version(current: &Table, names: &[String]) -> String {
+    let columns: Vec<_> = current
+        .columns
+        .iter()
+        .filter(|c| names.contains(&c.name))
+        .collect();
+    table_hash(&columns, current.rows)
+}
+
+/// Runs `baseline build`.
+fn run_build(args: &BuildArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let selection = selection(&args.selection);
+    let compute = Compute::detect().with_threads(threads(args.threads));
+    let progress = Bar::new();
+    progress.stage(&format!("reading {}", describe(&args.inputs)), 0);
+    let table = read_tables(&args.inputs, &selection.named())?;
+    let options = BuildOptions {
+        mmd_rows: args.mmd_rows,
+        seed: args.seed,
+    };
+    let baseline = Baseline::build(&table, &selection, &options, &compute, &progress)?;
+    progress.stage("writing", 0);
+    baseline.write(&args.output)?;
+    progress.finish();
+    let numeric = baseline
+        .features
+        .iter()
+        .filter(|f| f.kind() == drifttap::baseline::select::Kind::Numeric)
+        .count();
+    eprintln!(
+        "{}: {} rows, {} features ({numeric} numeric, {} categorical), MMD sample {} rows; version {} ({:.1} s)",
+        args.output.display(),
+        baseline.rows,
+        baseline.features.len(),
+        baseline.features.len() - numeric,
+        baseline.mmd.as_ref().map_or(0, |m| m.rows()),
+        baseline.version,
+        started.elapsed().as_secs_f64()
+    );
+    for (column, data_type) in &table.skipped {
+        eprintln!("  skipped `{column}` ({data_type}); name it in --columns to include it");
+    }
+    Ok(())
+}
+
+fn describe(inputs: &[std::path::PathBuf]) -> String {
+    match inputs {
+        [one] => one.display().to_string(),
+        many => format!("{} inputs", many.len()),
+    }
+}
+
+/// A progress bar on a terminal; nothing otherwise.
+struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    fn new() -> Self {
+        let bar = if std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::new(0)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        Bar(bar)
+    }
+
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl Progress for Bar {
+    fn stage(&self, name: &str, total: u64) {
+        let style = if total == 0 {
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+        } else {
+            indicatif::ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len} {elapsed}")
+        };
+        if let Ok(style) = style {
+            self.0.set_style(style.progress_chars("=> "));
+        }
+        self.0.set_length(total);
+        self.0.set_position(0);
+        self.0.set_message(name.to_string());
+        self.0
+            .enable_steady_tick(std::time::Duration::from_millis(120));
+    }
+
+    fn step(&self) {
+        self.0.inc(1);
+    }
 }

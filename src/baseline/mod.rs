@@ -5,6 +5,9 @@
 //!   file and column it concerns.
 //! - [`select`]: which columns are features and whether each is tested as numeric or
 //!   categorical (`--columns`, `--exclude`, `--numeric`, `--categorical`).
+//! - [`compiled`]: the compiled baseline (sorted columns, category counts, MMD sample, content
+//!   hash) and its on-disk form, a directory of Parquet files with a JSON manifest.
 
+pub mod compiled;
 pub mod read;
 pub mod select;

@@ -143,7 +143,7 @@ pub fn features(table: &Table, selection: &Selection) -> Result<Vec<Feature>, Se
 }
 
 /// One category per distinct number, named as the number prints (`36`, `0.5`); NaN is missing.
-fn categories_of(values: &[f64]) -> Values {
+pub fn categories_of(values: &[f64]) -> Values {
     let mut names = Vec::new();
     let mut index: HashMap<u64, u32> = HashMap::new();
     let codes = values

@@ -15,6 +15,8 @@ pub struct Document<'a> {
     pub threshold: f64,
     pub features: &'a [FeatureReport],
     pub multivariate: &'a Option<crate::check::MultivariateReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunks: &'a Option<Vec<crate::check::ChunkReport>>,
 }
 
 /// One side of the comparison.
@@ -22,6 +24,9 @@ pub struct Document<'a> {
 pub struct Source<'a> {
     pub path: &'a str,
     pub rows: usize,
+    /// Content hash (`sha256:` and 16 hex digits): a compiled baseline's version, or the hash of
+    /// the columns read.
+    pub version: Option<&'a str>,
 }
 
 /// The report as pretty-printed JSON.
@@ -34,6 +39,7 @@ pub fn json(report: &CheckReport, reference: Source<'_>, current: Source<'_>) ->
         threshold: report.threshold,
         features: &report.features,
         multivariate: &report.multivariate,
+        chunks: &report.chunks,
     };
     // Serialising plain data with finite numbers cannot fail; NaN would become null.
     serde_json::to_string_pretty(&document).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
@@ -88,6 +94,36 @@ pub fn table(report: &CheckReport, reference: &str, current: &str) -> String {
             m.permutations,
             m.features.len()
         );
+    }
+    if let Some(chunks) = &report.chunks {
+        let _ = writeln!(out, "\n  {:<5} {:>17}  drifting", "chunk", "rows");
+        for chunk in chunks {
+            let names: Vec<&str> = chunk
+                .features
+                .iter()
+                .filter(|f| f.drift)
+                .map(|f| f.name.as_str())
+                .chain(
+                    chunk
+                        .multivariate
+                        .iter()
+                        .filter(|m| m.drift)
+                        .map(|_| "(MMD)"),
+                )
+                .collect();
+            let _ = writeln!(
+                out,
+                "{} {:<5} {:>17}  {}",
+                if chunk.drift { '*' } else { ' ' },
+                chunk.index,
+                format!("{}..{}", chunk.start, chunk.end),
+                if names.is_empty() {
+                    "-".to_string()
+                } else {
+                    names.join(", ")
+                }
+            );
+        }
     }
     let drifting = report.features.iter().filter(|r| r.drift).count();
     let _ = writeln!(
