@@ -1,54 +1,13 @@
 //! `drifttap check` end to end: the binary on the bundled example and on bad input.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch};
+use arrow_array::{ArrayRef, BinaryArray, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{Field, Schema};
-use parquet::arrow::ArrowWriter;
 
-fn example(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("baselines/credit")
-        .join(name)
-        .display()
-        .to_string()
-}
+use crate::harness::{TempDir, drifttap, example, stderr, write_batch, write_numbers};
 
-/// Writes `columns` (name, nullable f64 values) to a Parquet file.
-fn write_numbers(path: &std::path::Path, columns: &[(&str, Vec<Option<f64>>)]) {
-    let arrays: Vec<ArrayRef> = columns
-        .iter()
-        .map(|(_, v)| Arc::new(Float64Array::from(v.clone())) as ArrayRef)
-        .collect();
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(n, _)| Field::new(*n, arrow_schema::DataType::Float64, true))
-        .collect();
-    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("valid batch");
-    let mut writer = ArrowWriter::try_new(
-        std::fs::File::create(path).expect("writable"),
-        batch.schema(),
-        None,
-    )
-    .expect("writer");
-    writer.write(&batch).expect("written");
-    writer.close().expect("closed");
-}
-
-fn drifttap(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_drifttap"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-const LEAVE_OUT: &str = "application_id,defaulted";
+pub const LEAVE_OUT: &str = "application_id,defaulted";
 
 #[test]
 fn drifted_example_exits_1_and_reports_the_drifting_features_as_json() {
@@ -126,74 +85,227 @@ fn stable_example_exits_0_and_writes_the_table_to_a_file() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// One bad input: the arguments after `check`, and a part of the message that names the file,
+/// column or value at fault.
+struct Bad {
+    what: &'static str,
+    args: Vec<String>,
+    message: String,
+}
+
 #[test]
-fn bad_input_exits_2_naming_the_file_or_column() {
+fn every_bad_input_exits_2_with_a_message_naming_what_is_wrong() {
+    let dir = TempDir::new("bad-input");
     let reference = example("reference.parquet");
-    let out = drifttap(&["check", &reference, "/nonexistent/current.parquet"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("/nonexistent/current.parquet"),
-        "{}",
-        stderr(&out)
-    );
-
-    let out = drifttap(&["check", &reference, &example("README.md")]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("README.md: not a readable Parquet file"),
-        "{}",
-        stderr(&out)
-    );
-
-    let out = drifttap(&["check", &reference, &reference, "--columns", "salary"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("no column `salary`"),
-        "{}",
-        stderr(&out)
-    );
-
-    // CURRENT lacks a column the reference has: name it and list what exists.
-    let dir = std::env::temp_dir().join(format!("drifttap-check-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("writable");
-    let narrow = dir.join("narrow.parquet");
-    let column: ArrayRef = Arc::new(Float64Array::from(vec![30.0, 41.0, 52.0]));
-    let batch = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new(
-            "age",
-            column.data_type().clone(),
-            false,
-        )])),
-        vec![column],
+    // Fixtures, written here: an empty file, a truncated and a corrupted copy of the example,
+    // a CURRENT lacking a column, one whose `age` holds text, one with a binary column.
+    std::fs::write(dir.0.join("empty.parquet"), b"").expect("write");
+    let bytes = std::fs::read(example("current-stable.parquet")).expect("read example");
+    std::fs::write(
+        dir.0.join("truncated.parquet"),
+        &bytes[..bytes.len() * 2 / 3],
     )
-    .expect("valid batch");
-    let mut writer = ArrowWriter::try_new(
-        std::fs::File::create(&narrow).expect("writable"),
-        batch.schema(),
-        None,
-    )
-    .expect("writer");
-    writer.write(&batch).expect("written");
-    writer.close().expect("closed");
+    .expect("write");
+    let mut corrupted = bytes.clone();
+    for b in &mut corrupted[8..bytes.len() / 2] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(dir.0.join("corrupted.parquet"), &corrupted).expect("write");
+    write_numbers(
+        &dir.0.join("narrow.parquet"),
+        &[("age", vec![Some(30.0), Some(41.0), Some(52.0)])],
+    );
+    let text: ArrayRef = Arc::new(StringArray::from(vec!["thirty", "forty", "fifty"]));
+    let blob: ArrayRef = Arc::new(BinaryArray::from(vec![&b"\x00"[..], b"\x01", b"\x02"]));
+    let ages: ArrayRef = Arc::new(Float64Array::from(vec![30.0, 41.0, 52.0]));
+    let batch = |columns: Vec<(&str, ArrayRef)>| {
+        RecordBatch::try_new(
+            Arc::new(Schema::new(
+                columns
+                    .iter()
+                    .map(|(n, a)| Field::new(*n, a.data_type().clone(), false))
+                    .collect::<Vec<_>>(),
+            )),
+            columns.into_iter().map(|(_, a)| a).collect(),
+        )
+        .expect("valid batch")
+    };
+    write_batch(&dir.0.join("text-age.parquet"), &batch(vec![("age", text)]));
+    write_batch(
+        &dir.0.join("blob.parquet"),
+        &batch(vec![("age", ages), ("photo", blob)]),
+    );
+    let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let cases = [
+        Bad {
+            what: "missing file",
+            args: args(&[&reference, "/nonexistent/current.parquet"]),
+            message: "/nonexistent/current.parquet".into(),
+        },
+        Bad {
+            what: "not Parquet",
+            args: args(&[&reference, &example("README.md")]),
+            message: "README.md: not a readable Parquet file".into(),
+        },
+        Bad {
+            what: "empty file",
+            args: args(&[&reference, &dir.path("empty.parquet")]),
+            message: format!("{}: not a readable Parquet file", dir.path("empty.parquet")),
+        },
+        Bad {
+            what: "truncated Parquet",
+            args: args(&[&reference, &dir.path("truncated.parquet")]),
+            message: format!(
+                "{}: not a readable Parquet file",
+                dir.path("truncated.parquet")
+            ),
+        },
+        Bad {
+            what: "corrupted Parquet",
+            args: args(&[&reference, &dir.path("corrupted.parquet")]),
+            message: dir.path("corrupted.parquet"),
+        },
+        Bad {
+            what: "unknown column in --columns",
+            args: args(&[&reference, &reference, "--columns", "salary"]),
+            message: "no column `salary`".into(),
+        },
+        Bad {
+            what: "column missing from CURRENT",
+            args: args(&[
+                &reference,
+                &dir.path("narrow.parquet"),
+                "--exclude",
+                LEAVE_OUT,
+            ]),
+            message: "current data has no column `annual_income` (columns: age)".into(),
+        },
+        Bad {
+            what: "type mismatch between the sides",
+            args: args(&[
+                &reference,
+                &dir.path("text-age.parquet"),
+                "--columns",
+                "age",
+            ]),
+            message: "column `age` holds numbers in the reference but text in the current data"
+                .into(),
+        },
+        Bad {
+            what: "selected column of an unsupported type",
+            args: args(&[
+                &dir.path("blob.parquet"),
+                &dir.path("blob.parquet"),
+                "--columns",
+                "age,photo",
+            ]),
+            message: "column `photo` has type Binary, which cannot be tested for drift".into(),
+        },
+        Bad {
+            what: "p-value threshold out of range",
+            args: args(&[&reference, &reference, "--p-val", "2"]),
+            message: "--p-val must be in (0, 1), got 2".into(),
+        },
+        Bad {
+            what: "zero chunk size",
+            args: args(&[&reference, &reference, "--chunk-size", "0"]),
+            message: "--chunk-size must be at least 1".into(),
+        },
+        Bad {
+            what: "missing argument",
+            args: args(&[&reference]),
+            message: "CURRENT".into(),
+        },
+    ];
+    for case in &cases {
+        let mut argv = vec!["check"];
+        argv.extend(case.args.iter().map(String::as_str));
+        let out = drifttap(&argv);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {}",
+            case.what,
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains(&case.message),
+            "{}: expected `{}` in:\n{}",
+            case.what,
+            case.message,
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("panicked"), "{}", case.what);
+    }
+    // A binary column that is not selected is skipped, not an error.
     let out = drifttap(&[
         "check",
-        &reference,
-        &narrow.display().to_string(),
+        &dir.path("blob.parquet"),
+        &dir.path("blob.parquet"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn chunks_cover_current_in_order_with_the_last_one_partial() {
+    let out = drifttap(&[
+        "check",
+        &example("reference.parquet"),
+        &example("current-drifted.parquet"),
         "--exclude",
         LEAVE_OUT,
+        "--chunk-size",
+        "1500",
+        "--tests",
+        "ks,chi2",
+        "--format",
+        "json",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("current data has no column `annual_income` (columns: age)"),
-        "{}",
-        stderr(&out)
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let chunks = json["chunks"].as_array().expect("chunks list");
+    let spans: Vec<(u64, u64, u64)> = chunks
+        .iter()
+        .map(|c| {
+            let n = |k: &str| c[k].as_u64().expect("integer");
+            (n("index"), n("start"), n("end"))
+        })
+        .collect();
+    assert_eq!(
+        spans,
+        [
+            (0, 0, 1500),
+            (1, 1500, 3000),
+            (2, 3000, 4500),
+            (3, 4500, 5000)
+        ]
     );
-    let _ = std::fs::remove_dir_all(&dir);
-
-    let out = drifttap(&["check", &reference, &reference, "--p-val", "2"]);
-    assert_eq!(out.status.code(), Some(2));
-    let out = drifttap(&["check", &reference]);
-    assert_eq!(out.status.code(), Some(2), "usage errors exit 2 too");
+    for chunk in chunks {
+        assert_eq!(chunk["features"].as_array().map(Vec::len), Some(12));
+        assert!(chunk["multivariate"].is_null(), "MMD was not requested");
+        let income = &chunk["features"][1];
+        assert_eq!(income["name"], "annual_income");
+        let rows = chunk["end"].as_u64().expect("end") - chunk["start"].as_u64().expect("start");
+        assert_eq!(income["n_current"].as_u64(), Some(rows));
+        // The income shift is large enough to show in every chunk, even the last 500 rows.
+        assert_eq!(income["drift"], true, "{chunk}");
+    }
+    // Without --chunk-size there is no `chunks` key at all.
+    let out = drifttap(&[
+        "check",
+        &example("reference.parquet"),
+        &example("current-stable.parquet"),
+        "--exclude",
+        LEAVE_OUT,
+        "--tests",
+        "ks",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert!(json.get("chunks").is_none());
 }
 
 #[test]

@@ -1,4 +1,6 @@
 //! Integration tests, one binary (link once).
 
+mod baseline;
 mod check;
 mod credit_example;
+mod harness;
