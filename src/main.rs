@@ -90,6 +90,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<bool> {
         )
     } else {
         let table = read_tables(std::slice::from_ref(&args.reference), &selection.named())?;
+        tracing::debug!(elapsed = ?started.elapsed(), rows = table.rows, "reference read");
         let options = BuildOptions {
             mmd_rows: DEFAULT_MMD_ROWS,
             seed: args.seed,
@@ -101,6 +102,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<bool> {
     tracing::info!(elapsed = ?started.elapsed(), version = %baseline.version, "reference ready");
     let names: Vec<String> = baseline.features.iter().map(|f| f.name.clone()).collect();
     let current = read_tables(std::slice::from_ref(&args.current), &[])?;
+    tracing::debug!(elapsed = ?started.elapsed(), rows = current.rows, "current read");
     let options = CheckOptions {
         selection,
         ks: args.tests.contains(&TestName::Ks),

@@ -206,10 +206,17 @@ impl Baseline {
         let compiled = parallel_map(&chosen, compute.threads.get(), compile)
             .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
-        let numeric: Vec<&Column> = chosen
+        // Each numeric column with the mean and standard deviation of its (sorted) values.
+        let numeric: Vec<(&Column, Option<(f64, f64)>)> = chosen
             .iter()
-            .filter(|f| f.kind == Kind::Numeric)
-            .map(|f| &f.column)
+            .zip(&compiled)
+            .filter_map(|(f, c)| match &c.data {
+                FeatureData::Numeric { sorted } => Some((
+                    f.column.as_ref(),
+                    sorted.as_ref().map(|s| moments(s.values())),
+                )),
+                FeatureData::Categorical { .. } => None,
+            })
             .collect();
         progress.stage("MMD reference sample", 1);
         let mmd = mmd_sample(&numeric, options, compute)?;
@@ -452,30 +459,26 @@ pub fn category_counts(names: &[String], codes: &[u32]) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// Mean and population standard deviation of the present values.
-pub fn moments(values: &[f64]) -> Option<(f64, f64)> {
-    let present: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
-    if present.is_empty() {
-        return None;
-    }
-    let mean = present.iter().sum::<f64>() / present.len() as f64;
-    Some((mean, population_std(&present)))
+/// Mean and population standard deviation of finite, non-empty `values`.
+fn moments(values: &[f64]) -> (f64, f64) {
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    (mean, population_std(values))
 }
 
 /// The MMD sample over the numeric columns that vary: rows complete in all of them, at most
 /// `options.mmd_rows`, drawn uniformly with `options.seed`.
 fn mmd_sample(
-    numeric: &[&Column],
+    numeric: &[(&Column, Option<(f64, f64)>)],
     options: &BuildOptions,
     compute: &Compute,
 ) -> Result<Option<MmdSample>, BuildError> {
     let mut columns = Vec::new();
     let (mut mean, mut std) = (Vec::new(), Vec::new());
-    for column in numeric {
+    for (column, moments) in numeric {
         let Values::Numeric(values) = &column.values else {
             continue;
         };
-        if let Some((m, s)) = moments(values).filter(|(_, s)| *s > 0.0) {
+        if let Some((m, s)) = moments.filter(|(_, s)| *s > 0.0) {
             columns.push((column.name.clone(), values.as_slice()));
             mean.push(m);
             std.push(s);

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -18,9 +19,10 @@ use arrow_array::types::{
     Int16Type, Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
-use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_schema::{DataType, TimeUnit};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
 /// Why a data set could not be read. Every variant names the file (and column) at fault.
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +115,8 @@ impl Table {
     }
 }
 
-/// Reads `inputs` — Parquet files or directories of part files — into one table. Columns named
+/// Reads `inputs` — Parquet files or directories of part files — into one table, the columns
+/// of each file split over all cores. Columns named
 /// in `select` are read whatever their (testable) type, dates and timestamps included; an
 /// unknown name there is an error naming the columns that exist.
 pub fn read_tables(inputs: &[PathBuf], select: &[String]) -> Result<Table, ReadError> {
@@ -127,9 +130,10 @@ pub fn read_tables(inputs: &[PathBuf], select: &[String]) -> Result<Table, ReadE
         }
         files.extend(found);
     }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut builder = Builder::default();
     for (file, partitions) in &files {
-        builder.read_file(file, partitions, select)?;
+        builder.read_file(file, partitions, select, threads)?;
     }
     let first = files.first().map(|(p, _)| p.clone()).unwrap_or_default();
     for name in select {
@@ -229,44 +233,141 @@ struct Builder {
     rows: usize,
 }
 
+/// A column of one file, read on its own: numbers, or categories with file-local codes.
+enum Part {
+    Numeric(Vec<f64>),
+    Categorical(Categories),
+}
+
+/// A column of a file to read, and how.
+struct Planned {
+    /// Index among the file's root fields.
+    root: usize,
+    name: String,
+    role: Role,
+    /// Compressed bytes in the file, to balance the reading threads.
+    bytes: i64,
+}
+
 impl Builder {
     fn read_file(
         &mut self,
         path: &Path,
         partitions: &[(String, String)],
         select: &[String],
+        threads: usize,
     ) -> Result<(), ReadError> {
-        let file = File::open(path).map_err(|source| ReadError::Io {
-            path: path.into(),
-            source,
-        })?;
+        let open = || {
+            File::open(path).map_err(|source| ReadError::Io {
+                path: path.into(),
+                source,
+            })
+        };
         let not_parquet = |e: parquet::errors::ParquetError| ReadError::NotParquet {
             path: path.into(),
             reason: e.to_string(),
         };
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(not_parquet)?
-            .build()
-            .map_err(not_parquet)?;
-        for batch in reader {
-            let batch = batch.map_err(|e| ReadError::NotParquet {
-                path: path.into(),
-                reason: e.to_string(),
-            })?;
-            self.add_batch(path, &batch, partitions, select)?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(open()?).map_err(not_parquet)?;
+        let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+        let schema = builder.schema().clone();
+        let plan = self.plan(path, &schema, builder.metadata(), select)?;
+        // Strings are read as dictionaries: Parquet stores them dictionary-encoded, so each
+        // distinct value is then interned once per page instead of once per row.
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let as_dictionary = |value: DataType| {
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(value))
+                };
+                let data_type = match f.data_type() {
+                    DataType::Utf8 => as_dictionary(DataType::Utf8),
+                    DataType::LargeUtf8 => as_dictionary(DataType::LargeUtf8),
+                    other => other.clone(),
+                };
+                f.as_ref().clone().with_data_type(data_type)
+            })
+            .collect();
+        let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new_with_metadata(
+            fields,
+            schema.metadata().clone(),
+        )));
+        let groups = balance(&plan, threads);
+        let parquet_schema = builder.parquet_schema().clone();
+        let read_group = |group: &[&Planned]| -> Result<Vec<Part>, ReadError> {
+            let mut parts: Vec<Part> = group
+                .iter()
+                .map(|p| match p.role {
+                    Role::Categorical => Part::Categorical(Categories::default()),
+                    Role::Numeric | Role::Temporal => Part::Numeric(Vec::with_capacity(rows)),
+                })
+                .collect();
+            let mask = ProjectionMask::roots(&parquet_schema, group.iter().map(|p| p.root));
+            let reader =
+                ParquetRecordBatchReaderBuilder::try_new_with_options(open()?, options.clone())
+                    .and_then(|b| b.with_projection(mask).build())
+                    .map_err(not_parquet)?;
+            for batch in reader {
+                let batch = batch.map_err(|e| ReadError::NotParquet {
+                    path: path.into(),
+                    reason: e.to_string(),
+                })?;
+                for (array, part) in batch.columns().iter().zip(&mut parts) {
+                    match part {
+                        Part::Numeric(values) => append_numbers(array, values),
+                        Part::Categorical(c) => {
+                            append_categories(array, &mut c.names, &mut c.index, &mut c.codes)
+                        }
+                    }
+                }
+            }
+            Ok(parts)
+        };
+        let results: Vec<Result<Vec<Part>, ReadError>> = if groups.len() <= 1 {
+            groups.iter().map(|g| read_group(g)).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = groups
+                    .iter()
+                    .map(|g| scope.spawn(|| read_group(g)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            })
+        };
+        let before = self.rows;
+        for (group, parts) in groups.iter().zip(results) {
+            for (planned, part) in group.iter().zip(parts?) {
+                self.append(&planned.name, before, part);
+            }
         }
+        for (key, value) in partitions {
+            if !self.types.contains_key(key) {
+                self.types.insert(key.clone(), DataType::Utf8);
+                self.order.push(key.clone());
+            }
+            let c = self.categorical.entry(key.clone()).or_default();
+            c.codes.resize(before, MISSING);
+            let code = intern(&mut c.names, &mut c.index, value);
+            c.codes.extend(std::iter::repeat_n(code, rows));
+        }
+        self.rows += rows;
         Ok(())
     }
 
-    fn add_batch(
+    /// The columns of a file to read, checked against the types of earlier files; columns of
+    /// types that cannot be tested are skipped, or an error when selected.
+    fn plan(
         &mut self,
         path: &Path,
-        batch: &RecordBatch,
-        partitions: &[(String, String)],
+        schema: &Schema,
+        metadata: &parquet::file::metadata::ParquetMetaData,
         select: &[String],
-    ) -> Result<(), ReadError> {
-        let schema = batch.schema();
-        for (field, array) in schema.fields().iter().zip(batch.columns()) {
+    ) -> Result<Vec<Planned>, ReadError> {
+        let mut plan = Vec::new();
+        for (root, field) in schema.fields().iter().enumerate() {
             let name = field.name();
             let selected = select.iter().any(|s| s == name);
             let role = match role_of(field.data_type()) {
@@ -305,32 +406,50 @@ impl Builder {
                     self.order.push(name.clone());
                 }
             }
-            let before = self.rows;
-            match role {
-                Role::Numeric | Role::Temporal => {
-                    let values = self.numeric.entry(name.clone()).or_default();
-                    values.resize(before, f64::NAN);
-                    append_numbers(array, values);
-                }
-                Role::Categorical => {
-                    let c = self.categorical.entry(name.clone()).or_default();
-                    c.codes.resize(before, MISSING);
-                    append_categories(array, &mut c.names, &mut c.index, &mut c.codes);
+            // A root field is one leaf column for every type read here.
+            let bytes = metadata
+                .row_groups()
+                .iter()
+                .filter_map(|g| g.columns().get(root))
+                .map(|c| c.compressed_size())
+                .sum();
+            plan.push(Planned {
+                root,
+                name: name.clone(),
+                role,
+                bytes,
+            });
+        }
+        Ok(plan)
+    }
+
+    /// Appends a column read from a file whose rows start at `before`.
+    fn append(&mut self, name: &str, before: usize, part: Part) {
+        match part {
+            Part::Numeric(mut read) => {
+                let values = self.numeric.entry(name.to_string()).or_default();
+                values.resize(before, f64::NAN);
+                if values.is_empty() {
+                    *values = std::mem::take(&mut read);
+                } else {
+                    values.append(&mut read);
                 }
             }
-        }
-        for (key, value) in partitions {
-            if !self.types.contains_key(key) {
-                self.types.insert(key.clone(), DataType::Utf8);
-                self.order.push(key.clone());
+            Part::Categorical(read) => {
+                let c = self.categorical.entry(name.to_string()).or_default();
+                c.codes.resize(before, MISSING);
+                let global: Vec<u32> = read
+                    .names
+                    .iter()
+                    .map(|n| intern(&mut c.names, &mut c.index, n))
+                    .collect();
+                c.codes.extend(
+                    read.codes
+                        .iter()
+                        .map(|&code| global.get(code as usize).copied().unwrap_or(MISSING)),
+                );
             }
-            let c = self.categorical.entry(key.clone()).or_default();
-            c.codes.resize(self.rows, MISSING);
-            let code = intern(&mut c.names, &mut c.index, value);
-            c.codes.extend(std::iter::repeat_n(code, batch.num_rows()));
         }
-        self.rows += batch.num_rows();
-        Ok(())
     }
 
     fn finish(mut self, files: Vec<PathBuf>) -> Table {
@@ -365,6 +484,28 @@ impl Builder {
             skipped: self.skipped,
         }
     }
+}
+
+/// Splits the planned columns into at most `threads` groups of similar compressed size, each
+/// in file order (the order a projected reader returns them in).
+fn balance(plan: &[Planned], threads: usize) -> Vec<Vec<&Planned>> {
+    let groups = threads.clamp(1, plan.len().max(1));
+    let mut by_size: Vec<&Planned> = plan.iter().collect();
+    by_size.sort_by_key(|p| std::cmp::Reverse(p.bytes));
+    let mut out: Vec<(i64, Vec<&Planned>)> = vec![(0, Vec::new()); groups];
+    for planned in by_size {
+        if let Some(lightest) = out.iter_mut().min_by_key(|(bytes, _)| *bytes) {
+            lightest.0 += planned.bytes;
+            lightest.1.push(planned);
+        }
+    }
+    out.into_iter()
+        .filter(|(_, g)| !g.is_empty())
+        .map(|(_, mut g)| {
+            g.sort_by_key(|p| p.root);
+            g
+        })
+        .collect()
 }
 
 fn intern(names: &mut Vec<String>, index: &mut HashMap<String, u32>, value: &str) -> u32 {
@@ -490,6 +631,7 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    use arrow_array::RecordBatch;
     use arrow_array::builder::{ListBuilder, StringDictionaryBuilder};
     use arrow_array::types::Int32Type as DictKey;
     use arrow_array::{

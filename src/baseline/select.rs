@@ -5,6 +5,7 @@
 //! star rating) is often better tested as categories. Ids, labels and timestamps are left out
 //! with `exclude` (timestamps are not read unless named).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::read::{Column, MISSING, Table, Values};
@@ -50,9 +51,10 @@ impl Selection {
 
 /// A column chosen as a feature, with its role.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Feature {
+pub struct Feature<'a> {
     pub kind: Kind,
-    pub column: Column,
+    /// The table's column, or its values turned into categories.
+    pub column: Cow<'a, Column>,
 }
 
 /// Why a selection cannot be applied.
@@ -73,7 +75,10 @@ pub enum SelectError {
 }
 
 /// Applies `selection` to `table`: the features in table order, each with its role.
-pub fn features(table: &Table, selection: &Selection) -> Result<Vec<Feature>, SelectError> {
+pub fn features<'a>(
+    table: &'a Table,
+    selection: &Selection,
+) -> Result<Vec<Feature<'a>>, SelectError> {
     let available = || {
         table
             .columns
@@ -115,14 +120,14 @@ pub fn features(table: &Table, selection: &Selection) -> Result<Vec<Feature>, Se
         let feature = match (&column.values, as_categories) {
             (Values::Numeric(_), false) => Feature {
                 kind: Kind::Numeric,
-                column: column.clone(),
+                column: Cow::Borrowed(column),
             },
             (Values::Numeric(values), true) => Feature {
                 kind: Kind::Categorical,
-                column: Column {
+                column: Cow::Owned(Column {
                     name: column.name.clone(),
                     values: categories_of(values),
-                },
+                }),
             },
             (Values::Categorical { .. }, _) if selection.numeric.contains(&column.name) => {
                 return Err(SelectError::NotNumeric {
@@ -131,7 +136,7 @@ pub fn features(table: &Table, selection: &Selection) -> Result<Vec<Feature>, Se
             }
             (Values::Categorical { .. }, _) => Feature {
                 kind: Kind::Categorical,
-                column: column.clone(),
+                column: Cow::Borrowed(column),
             },
         };
         out.push(feature);
@@ -196,7 +201,7 @@ mod tests {
         }
     }
 
-    fn names(features: &[Feature]) -> Vec<(&str, Kind)> {
+    fn names<'a>(features: &'a [Feature<'_>]) -> Vec<(&'a str, Kind)> {
         features
             .iter()
             .map(|f| (f.column.name.as_str(), f.kind))
@@ -210,7 +215,8 @@ mod tests {
             categorical: vec!["term".into()],
             ..Selection::default()
         };
-        let features = features(&table(), &selection).expect("valid selection");
+        let table = table();
+        let features = features(&table, &selection).expect("valid selection");
         assert_eq!(
             names(&features),
             vec![
@@ -234,7 +240,8 @@ mod tests {
             columns: vec!["home".into(), "income".into()],
             ..Selection::default()
         };
-        let features = features(&table(), &selection).expect("valid selection");
+        let table = table();
+        let features = features(&table, &selection).expect("valid selection");
         assert_eq!(
             names(&features),
             vec![("income", Kind::Numeric), ("home", Kind::Categorical)]
