@@ -11,7 +11,8 @@ use crate::baseline::select::{Kind, Selection, categories_of};
 use crate::stats::chi2::chi2_contingency;
 use crate::stats::correction::{Correction, correct};
 use crate::stats::effect::{
-    DEFAULT_PSI_BINS, PSI_EPSILON, QuantileBins, jensen_shannon, psi, wasserstein_normed,
+    DEFAULT_PSI_BINS, PSI_EPSILON, QuantileBins, WASSERSTEIN_NORM_FLOOR, jensen_shannon, psi,
+    wasserstein,
 };
 use crate::stats::ks::{Alternative, KsMethod, SortedSample, ks_2samp_sorted};
 use crate::stats::mmd::{MmdReference, Permutations, mmd_test};
@@ -179,6 +180,8 @@ struct Pair<'a> {
     feature: &'a BaselineFeature,
     /// PSI bins from the reference quantiles (numeric features with values).
     bins: Option<QuantileBins>,
+    /// The reference's population standard deviation, which norms the Wasserstein distance.
+    reference_std: f64,
     current: Column,
 }
 
@@ -333,19 +336,24 @@ fn pairs<'a>(
             _ => column.clone(),
         };
         let bins = match &feature.data {
-            FeatureData::Numeric { sorted: Some(s) } => {
-                Some(QuantileBins::new(s, DEFAULT_PSI_BINS).map_err(|source| {
-                    CheckError::Stats {
-                        column: feature.name.clone(),
-                        source,
-                    }
-                })?)
-            }
+            FeatureData::Numeric {
+                sorted: Some(s), ..
+            } => Some(QuantileBins::new(s, DEFAULT_PSI_BINS).map_err(|source| {
+                CheckError::Stats {
+                    column: feature.name.clone(),
+                    source,
+                }
+            })?),
             _ => None,
+        };
+        let reference_std = match &feature.data {
+            FeatureData::Numeric { std, .. } => *std,
+            FeatureData::Categorical { .. } => 0.0,
         };
         out.push(Pair {
             feature,
             bins,
+            reference_std,
             current: column,
         });
     }
@@ -456,7 +464,12 @@ fn feature_report(
         return Ok(report);
     }
     match (&feature.data, &pair.current.values) {
-        (FeatureData::Numeric { sorted: Some(r) }, Values::Numeric(c)) if options.ks => {
+        (
+            FeatureData::Numeric {
+                sorted: Some(r), ..
+            },
+            Values::Numeric(c),
+        ) if options.ks => {
             let present: Vec<f64> = c[rows].iter().copied().filter(|x| !x.is_nan()).collect();
             let c =
                 SortedSample::new(present, Input::Current, compute.backend).map_err(stats_error)?;
@@ -471,7 +484,8 @@ fn feature_report(
             report.statistic = Some(ks.statistic);
             report.p_value = Some(ks.p_value);
             report.p_value_method = Some(ks.method.name());
-            report.wasserstein_normed = Some(wasserstein_normed(r, &c));
+            report.wasserstein_normed =
+                Some(wasserstein(r, &c) / pair.reference_std.max(WASSERSTEIN_NORM_FLOOR));
             if let Some(bins) = &pair.bins {
                 report.psi = Some(bins.psi(&c));
                 report.jensen_shannon = Some(bins.jensen_shannon(&c));

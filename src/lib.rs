@@ -1,10 +1,11 @@
 //! drifttap watches machine-learning models in production for data drift.
 //!
 //! # Layout
-//! - [`baseline`]: training and production data read from Parquet into testable columns.
+//! - [`baseline`]: training and production data read from Parquet; compiled baselines.
 //! - [`cli`]: command-line definitions of the `drifttap` binary.
 //! - [`check`]: the offline drift check of a current data set against a reference.
-//! - [`report`]: rendering a check as a terminal table or JSON.
+//! - [`detect`]: pure decisions on top of an evaluation: effect-size floor and hysteresis.
+//! - [`report`]: rendering a check as a terminal table, JSON or an HTML page.
 //! - [`stats`]: the statistics engine — two-sample Kolmogorov–Smirnov, kernel MMD², χ², effect
 //!   sizes and multiple-testing correction — with a scalar oracle and SIMD kernels chosen at run
 //!   time. Library-grade: no I/O, no async, no logging inside kernels.
@@ -31,5 +32,6 @@
 pub mod baseline;
 pub mod check;
 pub mod cli;
+pub mod detect;
 pub mod report;
 pub mod stats;

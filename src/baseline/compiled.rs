@@ -98,6 +98,9 @@ pub enum FeatureData {
     Numeric {
         /// The present values, ascending; `None` when every value is missing.
         sorted: Option<SortedSample>,
+        /// Their mean and population standard deviation (0 without values).
+        mean: f64,
+        std: f64,
     },
     Categorical {
         /// Count per category, by name, categories in name order; only categories seen.
@@ -116,7 +119,7 @@ impl BaselineFeature {
     /// Rows with a value.
     pub fn present(&self) -> usize {
         match &self.data {
-            FeatureData::Numeric { sorted } => sorted.as_ref().map_or(0, SortedSample::len),
+            FeatureData::Numeric { sorted, .. } => sorted.as_ref().map_or(0, SortedSample::len),
             FeatureData::Categorical { counts } => counts.iter().map(|(_, c)| *c as usize).sum(),
         }
     }
@@ -206,15 +209,14 @@ impl Baseline {
         let compiled = parallel_map(&chosen, compute.threads.get(), compile)
             .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
-        // Each numeric column with the mean and standard deviation of its (sorted) values.
+        // Each numeric column with the mean and standard deviation of its values.
         let numeric: Vec<(&Column, Option<(f64, f64)>)> = chosen
             .iter()
             .zip(&compiled)
             .filter_map(|(f, c)| match &c.data {
-                FeatureData::Numeric { sorted } => Some((
-                    f.column.as_ref(),
-                    sorted.as_ref().map(|s| moments(s.values())),
-                )),
+                FeatureData::Numeric { sorted, mean, std } => {
+                    Some((f.column.as_ref(), sorted.as_ref().map(|_| (*mean, *std))))
+                }
                 FeatureData::Categorical { .. } => None,
             })
             .collect();
@@ -246,7 +248,7 @@ impl Baseline {
             hash.str(feature.values.name());
             hash.u64(feature.missing as u64);
             match &feature.data {
-                FeatureData::Numeric { sorted } => {
+                FeatureData::Numeric { sorted, .. } => {
                     hash.u64(0);
                     hash.f64s(sorted.as_ref().map_or(&[][..], SortedSample::values));
                 }
@@ -415,19 +417,25 @@ fn compile_column(
     let data = match &column.values {
         Values::Numeric(values) => {
             let present: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
-            let sorted = if present.is_empty() {
-                None
+            if present.is_empty() {
+                FeatureData::Numeric {
+                    sorted: None,
+                    mean: 0.0,
+                    std: 0.0,
+                }
             } else {
-                Some(
-                    SortedSample::new(present, Input::Reference, compute.backend).map_err(
-                        |source| BuildError::Stats {
-                            column: column.name.clone(),
-                            source,
-                        },
-                    )?,
-                )
-            };
-            FeatureData::Numeric { sorted }
+                let sorted = SortedSample::new(present, Input::Reference, compute.backend)
+                    .map_err(|source| BuildError::Stats {
+                        column: column.name.clone(),
+                        source,
+                    })?;
+                let (mean, std) = moments(sorted.values());
+                FeatureData::Numeric {
+                    sorted: Some(sorted),
+                    mean,
+                    std,
+                }
+            }
         }
         Values::Categorical { names, codes } => FeatureData::Categorical {
             counts: category_counts(names, codes),
@@ -608,7 +616,10 @@ mod tests {
         let income = baseline.feature("income").expect("income");
         assert_eq!(income.missing, 10);
         assert_eq!(income.present(), 490);
-        let FeatureData::Numeric { sorted: Some(s) } = &income.data else {
+        let FeatureData::Numeric {
+            sorted: Some(s), ..
+        } = &income.data
+        else {
             panic!("income is numeric")
         };
         assert!(s.values().windows(2).all(|w| w[0] <= w[1]));

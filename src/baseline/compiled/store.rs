@@ -158,15 +158,13 @@ impl Baseline {
                     categories: None,
                 };
                 match &f.data {
-                    FeatureData::Numeric { sorted } => {
+                    FeatureData::Numeric { sorted, mean, std } => {
                         entry.kind = "numeric".into();
                         if let Some(s) = sorted {
-                            let v = s.values();
-                            let mean = v.iter().sum::<f64>() / v.len() as f64;
-                            entry.min = v.first().copied();
-                            entry.max = v.last().copied();
-                            entry.mean = Some(mean);
-                            entry.std = Some(crate::stats::effect::population_std(v));
+                            entry.min = s.values().first().copied();
+                            entry.max = s.values().last().copied();
+                            entry.mean = Some(*mean);
+                            entry.std = Some(*std);
                         }
                     }
                     FeatureData::Categorical { counts } => {
@@ -232,7 +230,7 @@ impl Baseline {
             .features
             .iter()
             .filter_map(|f| match &f.data {
-                FeatureData::Numeric { sorted } => Some((
+                FeatureData::Numeric { sorted, .. } => Some((
                     f.name.as_str(),
                     sorted.as_ref().map_or(&[][..], SortedSample::values),
                 )),
@@ -355,7 +353,11 @@ impl Baseline {
                                 .map_err(|e| column_error(NUMERIC, e.to_string()))?,
                         )
                     };
-                    FeatureData::Numeric { sorted }
+                    FeatureData::Numeric {
+                        sorted,
+                        mean: entry.mean.unwrap_or(0.0),
+                        std: entry.std.unwrap_or(0.0),
+                    }
                 }
                 "categorical" => {
                     let mine: Vec<(String, u64)> = counts

@@ -1,0 +1,278 @@
+//! Decisions: from one evaluation's statistics to verdicts that do not flap.
+//!
+//! Pure policy, no I/O. An evaluation has already applied the p-value threshold and the
+//! multiple-testing correction (each feature's `drift` in a [`CheckReport`]); this module adds
+//! what a long-running watcher needs on top:
+//!
+//! - an **effect-size floor**: with large windows a KS test flags shifts too small to matter, so
+//!   a feature only counts as drifting when its effect size also reaches a floor (normed
+//!   Wasserstein for numeric features, Jensen–Shannon distance for categorical ones);
+//! - **hysteresis**: a feature (or the model) turns drifting after `k` consecutive drifting
+//!   evaluations and clears after `k` consecutive clean ones, so alerts and webhooks fire once
+//!   per episode instead of on every noisy evaluation.
+//!
+//! The model drifts when any feature drifts (after the floor) or the MMD test does.
+
+use std::collections::BTreeMap;
+
+use crate::check::{CheckReport, FeatureReport};
+
+/// How raw test outcomes become verdicts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Policy {
+    /// A numeric feature counts as drifting only if its normed Wasserstein distance is at least
+    /// this (0 disables the floor).
+    pub min_wasserstein_normed: f64,
+    /// A categorical feature counts as drifting only if its Jensen–Shannon distance is at least
+    /// this (0 disables the floor).
+    pub min_jensen_shannon: f64,
+    /// Consecutive drifting evaluations that turn a verdict on, and clean ones that turn it off.
+    pub hysteresis: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            min_wasserstein_normed: 0.0,
+            min_jensen_shannon: 0.0,
+            hysteresis: 3,
+        }
+    }
+}
+
+impl Policy {
+    /// Whether one evaluation of a feature counts as drifting under this policy.
+    pub fn raw_drift(&self, feature: &FeatureReport) -> bool {
+        if !feature.drift {
+            return false;
+        }
+        match feature.kind {
+            "numeric" => feature
+                .wasserstein_normed
+                .is_none_or(|w| w >= self.min_wasserstein_normed),
+            _ => feature
+                .jensen_shannon
+                .is_none_or(|js| js >= self.min_jensen_shannon),
+        }
+    }
+}
+
+/// One verdict with hysteresis.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Latch {
+    /// The verdict.
+    pub drifting: bool,
+    /// Consecutive evaluations that disagreed with the verdict so far.
+    pub streak: u32,
+}
+
+impl Latch {
+    /// Feeds one evaluation; returns whether the verdict changed.
+    pub fn update(&mut self, raw: bool, hysteresis: u32) -> bool {
+        if raw == self.drifting {
+            self.streak = 0;
+            return false;
+        }
+        self.streak += 1;
+        if self.streak >= hysteresis.max(1) {
+            self.drifting = raw;
+            self.streak = 0;
+            return true;
+        }
+        false
+    }
+}
+
+/// What changed in one evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// The model's verdict turned on (`true`) or off.
+    Model { drifting: bool },
+    /// A feature's verdict turned on or off.
+    Feature { name: String, drifting: bool },
+}
+
+/// The verdicts of one model across evaluations.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Verdicts {
+    pub model: Latch,
+    /// The multivariate test's own verdict.
+    pub multivariate: Latch,
+    pub features: BTreeMap<String, Latch>,
+    /// Evaluations decided so far.
+    pub evaluations: u64,
+}
+
+impl Verdicts {
+    /// Feeds one evaluation and returns the transitions it caused, model first.
+    pub fn decide(&mut self, report: &CheckReport, policy: &Policy) -> Vec<Transition> {
+        self.evaluations += 1;
+        let mut transitions = Vec::new();
+        let mut any_feature = false;
+        for feature in &report.features {
+            let raw = policy.raw_drift(feature);
+            any_feature |= raw;
+            let latch = self.features.entry(feature.name.clone()).or_default();
+            if latch.update(raw, policy.hysteresis) {
+                transitions.push(Transition::Feature {
+                    name: feature.name.clone(),
+                    drifting: latch.drifting,
+                });
+            }
+        }
+        let mmd = report.multivariate.as_ref().is_some_and(|m| m.drift);
+        self.multivariate.update(mmd, policy.hysteresis);
+        if self.model.update(any_feature || mmd, policy.hysteresis) {
+            transitions.insert(
+                0,
+                Transition::Model {
+                    drifting: self.model.drifting,
+                },
+            );
+        }
+        transitions
+    }
+
+    /// Whether `feature` is currently drifting.
+    pub fn feature(&self, name: &str) -> bool {
+        self.features.get(name).is_some_and(|l| l.drifting)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::MultivariateReport;
+
+    fn feature(name: &str, kind: &'static str, drift: bool, effect: f64) -> FeatureReport {
+        FeatureReport {
+            name: name.into(),
+            kind,
+            test: if kind == "numeric" { "ks" } else { "chi2" },
+            statistic: Some(0.1),
+            p_value: Some(if drift { 1e-9 } else { 0.5 }),
+            p_value_method: Some("asymp"),
+            drift,
+            n_reference: 1000,
+            n_current: 100,
+            missing_current: 0.0,
+            missing_reference: 0.0,
+            wasserstein_normed: (kind == "numeric").then_some(effect),
+            psi: Some(effect),
+            jensen_shannon: Some(effect),
+            unseen_share: None,
+        }
+    }
+
+    fn report(features: Vec<FeatureReport>, mmd: bool) -> CheckReport {
+        CheckReport {
+            drift: features.iter().any(|f| f.drift) || mmd,
+            correction: "bonferroni",
+            threshold: 0.05,
+            features,
+            multivariate: Some(MultivariateReport {
+                test: "mmd",
+                statistic: 0.01,
+                sigma: 1.0,
+                p_value: if mmd { 0.0 } else { 0.6 },
+                permutations: 100,
+                drift: mmd,
+                features: Vec::new(),
+                n_reference: 100,
+                n_current: 100,
+            }),
+            chunks: None,
+        }
+    }
+
+    #[test]
+    fn a_latch_needs_k_agreeing_evaluations_to_turn_either_way() {
+        let mut latch = Latch::default();
+        let seen: Vec<bool> = [
+            true, true, false, true, true, true, false, false, true, false,
+        ]
+        .iter()
+        .map(|raw| {
+            latch.update(*raw, 3);
+            latch.drifting
+        })
+        .collect();
+        assert_eq!(
+            seen,
+            [
+                false, false, false, false, false, true, true, true, true, true
+            ]
+        );
+        for _ in 0..3 {
+            latch.update(false, 3);
+        }
+        assert!(!latch.drifting);
+        // k = 1 (or 0) follows every evaluation.
+        let mut eager = Latch::default();
+        assert!(eager.update(true, 0));
+        assert!(eager.update(false, 1));
+    }
+
+    #[test]
+    fn the_effect_floor_ignores_significant_but_tiny_shifts() {
+        let policy = Policy {
+            min_wasserstein_normed: 0.1,
+            min_jensen_shannon: 0.05,
+            hysteresis: 1,
+        };
+        assert!(!policy.raw_drift(&feature("income", "numeric", true, 0.02)));
+        assert!(policy.raw_drift(&feature("income", "numeric", true, 0.2)));
+        assert!(!policy.raw_drift(&feature("income", "numeric", false, 0.9)));
+        assert!(!policy.raw_drift(&feature("home", "categorical", true, 0.01)));
+        assert!(policy.raw_drift(&feature("home", "categorical", true, 0.06)));
+    }
+
+    #[test]
+    fn transitions_are_reported_once_per_episode_model_first() {
+        let policy = Policy {
+            hysteresis: 2,
+            ..Policy::default()
+        };
+        let mut verdicts = Verdicts::default();
+        let drifting = report(
+            vec![
+                feature("income", "numeric", true, 0.3),
+                feature("age", "numeric", false, 0.0),
+            ],
+            false,
+        );
+        let stable = report(vec![feature("income", "numeric", false, 0.0)], false);
+        assert!(verdicts.decide(&drifting, &policy).is_empty());
+        assert_eq!(
+            verdicts.decide(&drifting, &policy),
+            [
+                Transition::Model { drifting: true },
+                Transition::Feature {
+                    name: "income".into(),
+                    drifting: true
+                }
+            ]
+        );
+        assert!(verdicts.decide(&drifting, &policy).is_empty());
+        assert!(verdicts.feature("income") && !verdicts.feature("age"));
+        assert!(verdicts.decide(&stable, &policy).is_empty());
+        assert_eq!(verdicts.decide(&stable, &policy).len(), 2);
+        assert!(!verdicts.model.drifting);
+        assert_eq!(verdicts.evaluations, 5);
+    }
+
+    #[test]
+    fn the_mmd_alone_turns_the_model_verdict() {
+        let policy = Policy {
+            hysteresis: 1,
+            ..Policy::default()
+        };
+        let mut verdicts = Verdicts::default();
+        let t = verdicts.decide(
+            &report(vec![feature("a", "numeric", false, 0.0)], true),
+            &policy,
+        );
+        assert_eq!(t, [Transition::Model { drifting: true }]);
+        assert!(verdicts.multivariate.drifting);
+    }
+}
