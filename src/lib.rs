@@ -3,12 +3,14 @@
 //! # Layout
 //! - [`baseline`]: training and production data read from Parquet; compiled baselines.
 //! - [`cli`]: command-line definitions of the `drifttap` binary.
+//! - [`config`]: `serve`'s configuration (YAML, environment, flags), validated all at once.
 //! - [`check`]: the offline drift check of a current data set against a reference.
 //! - [`detect`]: pure decisions on top of an evaluation: effect-size floor and hysteresis.
 //! - [`report`]: rendering a check as a terminal table, JSON or an HTML page.
 //! - [`stats`]: the statistics engine — two-sample Kolmogorov–Smirnov, kernel MMD², χ², effect
 //!   sizes and multiple-testing correction — with a scalar oracle and SIMD kernels chosen at run
 //!   time. Library-grade: no I/O, no async, no logging inside kernels.
+//! - [`window`]: bounded ring buffers of recent feature values, and their snapshots.
 
 //!
 //! # Example
@@ -32,6 +34,8 @@
 pub mod baseline;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod detect;
 pub mod report;
 pub mod stats;
+pub mod window;

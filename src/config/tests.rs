@@ -1,0 +1,109 @@
+use super::*;
+
+fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    move |name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
+#[test]
+fn only_a_baseline_gives_sensible_defaults() {
+    let raw = RawConfig::from_yaml("baseline: /baselines/credit\n", "test.yaml").expect("parses");
+    let config = raw.resolve(Overrides::default()).expect("valid");
+    assert_eq!(config.model, "model");
+    assert_eq!(config.baseline, PathBuf::from("/baselines/credit"));
+    assert_eq!(config.tap, None, "no upstream, no tap");
+    assert_eq!(config.admin, "0.0.0.0:9470".parse().expect("address"));
+    assert_eq!(
+        config.listen,
+        Some("0.0.0.0:9471".parse().expect("address"))
+    );
+    assert_eq!(config.window.size, 10_000);
+    assert_eq!(config.evaluation.interval, Duration::from_secs(30));
+    assert!(config.evaluation.ks && config.evaluation.chi2 && config.evaluation.mmd);
+    assert_eq!(config.policy.hysteresis, 3);
+}
+
+#[test]
+fn flags_override_the_environment_which_overrides_the_file() {
+    let raw = RawConfig::from_yaml(
+        "model: from-file\nbaseline: /file\nwindow:\n  size: 100\ntap:\n  upstream: http://127.0.0.1:1\n",
+        "test.yaml",
+    )
+    .expect("parses");
+    let flags = Overrides {
+        window_size: Some("300".into()),
+        ..Overrides::default()
+    };
+    let overrides = Overrides::from_env(
+        flags,
+        &env(&[
+            ("DRIFTTAP_MODEL", "from-env"),
+            ("DRIFTTAP_WINDOW_SIZE", "200"),
+            ("DRIFTTAP_UPSTREAM", "http://127.0.0.1:8080"),
+            ("DRIFTTAP_EVAL_INTERVAL", "1s"),
+        ]),
+    );
+    let config = raw.resolve(overrides).expect("valid");
+    assert_eq!(config.model, "from-env");
+    assert_eq!(config.window.size, 300);
+    assert_eq!(config.evaluation.interval, Duration::from_secs(1));
+    let tap = config.tap.expect("upstream set");
+    assert_eq!(
+        tap.upstream,
+        "http://127.0.0.1:8080/".parse::<http::Uri>().expect("uri")
+    );
+    assert_eq!(tap.listen, "0.0.0.0:9472".parse().expect("address"));
+}
+
+#[test]
+fn unknown_keys_are_rejected_naming_the_key() {
+    let err = RawConfig::from_yaml("baseline: /b\nwindow:\n  sise: 10\n", "drifttap.yaml")
+        .expect_err("typo");
+    let text = err.to_string();
+    assert!(
+        text.contains("drifttap.yaml") && text.contains("sise"),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let raw = RawConfig::from_yaml(
+        "admin: nowhere\nwindow:\n  size: 1\nevaluation:\n  interval: soon\n  p_val: 1.5\n  tests: [ks, t]\n  correction: holm\n  hysteresis: 0\ntap:\n  upstream: ftp://model\n",
+        "bad.yaml",
+    )
+    .expect("parses");
+    let err = raw.resolve(Overrides::default()).expect_err("invalid");
+    let expected = [
+        "baseline: required",
+        "tap.upstream: `ftp://model` must be an http:// URL",
+        "admin: `nowhere` is not an address",
+        "window.size: must be between 2 and 10000000, got 1",
+        "evaluation.interval: `soon` is not a duration",
+        "evaluation.tests: unknown test `t`",
+        "evaluation.p_val: must be in (0, 1), got 1.5",
+        "evaluation.correction: `holm` is not one of",
+        "evaluation.hysteresis: must be at least 1",
+    ];
+    for problem in expected {
+        assert!(
+            err.problems.iter().any(|p| p.starts_with(problem)),
+            "missing `{problem}` in {:#?}",
+            err.problems
+        );
+    }
+    assert_eq!(err.problems.len(), expected.len(), "{:#?}", err.problems);
+}
+
+#[test]
+fn the_ingest_listener_can_be_turned_off() {
+    let raw = RawConfig::from_yaml("baseline: /b\nlisten: \"off\"\n", "t.yaml").expect("parses");
+    assert_eq!(
+        raw.resolve(Overrides::default()).expect("valid").listen,
+        None
+    );
+}
