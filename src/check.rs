@@ -321,7 +321,10 @@ fn pairs<'a>(
             });
         };
         let holds = ValueType::of(&column.values);
-        if holds != feature.values {
+        // Numbers tested as categories may arrive already named (a sidecar window holds
+        // category names, not the numbers they came from).
+        let named_numbers = feature.kind() == Kind::Categorical && holds == ValueType::Text;
+        if holds != feature.values && !named_numbers {
             return Err(CheckError::TypeMismatch {
                 column: feature.name.clone(),
                 reference: feature.values.name(),

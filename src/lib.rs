@@ -6,6 +6,8 @@
 //! - [`config`]: `serve`'s configuration (YAML, environment, flags), validated all at once.
 //! - [`check`]: the offline drift check of a current data set against a reference.
 //! - [`detect`]: pure decisions on top of an evaluation: effect-size floor and hysteresis.
+//! - [`engine`]: the evaluation loop on its own thread: snapshot, test, decide, publish.
+//! - [`metrics`]: every Prometheus metric `serve` exports, registered in one place.
 //! - [`report`]: rendering a check as a terminal table, JSON or an HTML page.
 //! - [`stats`]: the statistics engine — two-sample Kolmogorov–Smirnov, kernel MMD², χ², effect
 //!   sizes and multiple-testing correction — with a scalar oracle and SIMD kernels chosen at run
@@ -36,6 +38,8 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod detect;
+pub mod engine;
+pub mod metrics;
 pub mod report;
 pub mod stats;
 pub mod window;

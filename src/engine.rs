@@ -1,0 +1,413 @@
+//! The evaluation loop: every interval, snapshot the window, test it against the baseline,
+//! decide, publish.
+//!
+//! The engine runs on its own OS thread with an explicit thread budget for the statistics
+//! ([`Compute`]), never on the async workers that serve requests: an evaluation of a wide model
+//! can take a good fraction of a second, and requests must not wait behind it. What it shares
+//! with the servers lives in [`Shared`]: the window (a short mutex hold per pushed batch and per
+//! snapshot), the baseline (swapped whole on reload), the latest status, and the metrics.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::baseline::compiled::{Baseline, FeatureData};
+use crate::check::{CheckOptions, CheckReport, check};
+use crate::config::EvaluationConfig;
+use crate::detect::{Policy, Transition, Verdicts};
+use crate::metrics::{Metrics, ModelLabels, OutcomeLabels};
+use crate::report;
+use crate::stats::Compute;
+use crate::window::{Window, WindowConfig, WindowFeature};
+
+/// What the servers and the engine share.
+#[derive(Debug)]
+pub struct Shared {
+    pub model: String,
+    pub baseline: RwLock<Arc<Baseline>>,
+    /// Where the baseline was loaded from (shown in the status).
+    pub baseline_path: String,
+    pub window: Mutex<Window>,
+    /// The latest evaluation, as `check`'s JSON document; `None` before the first.
+    pub status: RwLock<Option<String>>,
+    pub metrics: Metrics,
+    /// Set once the listeners are bound.
+    pub listening: AtomicBool,
+}
+
+impl Shared {
+    pub fn new(
+        model: String,
+        baseline: Baseline,
+        baseline_path: String,
+        window: WindowConfig,
+        metrics: Metrics,
+    ) -> Self {
+        let labels = ModelLabels {
+            model: model.clone(),
+        };
+        metrics
+            .window_capacity
+            .get_or_create(&labels)
+            .set(window.size as i64);
+        metrics.baseline(&model, &baseline.version);
+        Shared {
+            window: Mutex::new(Window::new(&window_features(&baseline), window)),
+            baseline: RwLock::new(Arc::new(baseline)),
+            baseline_path,
+            model,
+            status: RwLock::new(None),
+            metrics,
+            listening: AtomicBool::new(false),
+        }
+    }
+
+    /// The baseline in use.
+    pub fn baseline(&self) -> Arc<Baseline> {
+        self.baseline
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Swaps in a new baseline. The window is kept when the features are the same; otherwise it
+    /// starts empty with the new features.
+    pub fn replace_baseline(&self, baseline: Baseline, window: WindowConfig) {
+        let features = window_features(&baseline);
+        let same = window_features(&self.baseline()) == features;
+        self.metrics.baseline(&self.model, &baseline.version);
+        *self
+            .baseline
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(baseline);
+        if !same {
+            *self.lock_window() = Window::new(&features, window);
+        }
+    }
+
+    /// The window, even if a thread panicked while holding it (its data stays consistent: every
+    /// write is a whole row).
+    pub fn lock_window(&self) -> std::sync::MutexGuard<'_, Window> {
+        self.window
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The window's features: the baseline's, in order, categorical ones seeded with the
+/// baseline's categories.
+pub fn window_features(baseline: &Baseline) -> Vec<WindowFeature> {
+    baseline
+        .features
+        .iter()
+        .map(|f| WindowFeature {
+            name: f.name.clone(),
+            kind: f.kind(),
+            categories: match &f.data {
+                FeatureData::Categorical { counts } => {
+                    counts.iter().map(|(name, _)| name.clone()).collect()
+                }
+                FeatureData::Numeric { .. } => Vec::new(),
+            },
+        })
+        .collect()
+}
+
+/// The result of one tick of the engine.
+#[derive(Debug)]
+pub enum Tick {
+    /// Too few samples in the window.
+    Skipped {
+        samples: usize,
+    },
+    Evaluated {
+        report: Box<CheckReport>,
+        transitions: Vec<Transition>,
+        elapsed: Duration,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+/// The evaluation loop's state.
+#[derive(Debug)]
+pub struct Engine {
+    shared: Arc<Shared>,
+    config: EvaluationConfig,
+    policy: Policy,
+    compute: Compute,
+    verdicts: Verdicts,
+}
+
+impl Engine {
+    pub fn new(shared: Arc<Shared>, config: EvaluationConfig, policy: Policy) -> Self {
+        let compute = Compute::detect().with_threads(config.threads);
+        Engine {
+            shared,
+            config,
+            policy,
+            compute,
+            verdicts: Verdicts::default(),
+        }
+    }
+
+    /// One evaluation now.
+    pub fn tick(&mut self) -> Tick {
+        let shared = &self.shared;
+        let labels = ModelLabels {
+            model: shared.model.clone(),
+        };
+        let outcome = |name: &str| OutcomeLabels {
+            model: shared.model.clone(),
+            outcome: name.into(),
+        };
+        let started = Instant::now();
+        let snapshot = {
+            let mut window = shared.lock_window();
+            window.expire(started);
+            shared
+                .metrics
+                .window_samples
+                .get_or_create(&labels)
+                .set(window.len() as i64);
+            if window.len() < self.config.min_samples.max(2) {
+                shared
+                    .metrics
+                    .evaluations
+                    .get_or_create(&outcome("skipped"))
+                    .inc();
+                return Tick::Skipped {
+                    samples: window.len(),
+                };
+            }
+            window.snapshot()
+        };
+        let baseline = shared.baseline();
+        let options = CheckOptions {
+            ks: self.config.ks,
+            chi2: self.config.chi2,
+            mmd: self.config.mmd,
+            correction: self.config.correction,
+            p_val: self.config.p_val,
+            permutations: self.config.permutations,
+            // A fixed seed: the same window gives the same verdict.
+            seed: 0,
+            ..CheckOptions::default()
+        };
+        let report = match check(&baseline, &snapshot, &options, &self.compute) {
+            Ok(report) => report,
+            Err(e) => {
+                shared
+                    .metrics
+                    .evaluations
+                    .get_or_create(&outcome("error"))
+                    .inc();
+                return Tick::Failed {
+                    error: e.to_string(),
+                };
+            }
+        };
+        let transitions = self.verdicts.decide(&report, &self.policy);
+        let elapsed = started.elapsed();
+        shared
+            .metrics
+            .publish(&shared.model, &report, &self.verdicts);
+        shared
+            .metrics
+            .evaluation_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        shared
+            .metrics
+            .evaluations
+            .get_or_create(&outcome("ok"))
+            .inc();
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        shared
+            .metrics
+            .last_evaluation
+            .get_or_create(&labels)
+            .set(now);
+        let status = self.status_json(&report, &baseline, snapshot.rows);
+        *shared
+            .status
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(status);
+        Tick::Evaluated {
+            report: Box::new(report),
+            transitions,
+            elapsed,
+        }
+    }
+
+    /// The status document: `check`'s JSON for the window, with the verdicts after hysteresis.
+    fn status_json(&self, report: &CheckReport, baseline: &Baseline, rows: usize) -> String {
+        let mut decided = report.clone();
+        decided.drift = self.verdicts.model.drifting;
+        for f in &mut decided.features {
+            f.drift = self.verdicts.feature(&f.name);
+        }
+        if let Some(m) = &mut decided.multivariate {
+            m.drift = self.verdicts.multivariate.drifting;
+        }
+        report::json(
+            &decided,
+            report::Source {
+                path: &self.shared.baseline_path,
+                rows: baseline.rows,
+                version: Some(&baseline.version),
+            },
+            report::Source {
+                path: "window",
+                rows,
+                version: None,
+            },
+        )
+    }
+
+    /// Evaluates every interval until `stop` is set, logging each outcome and passing each
+    /// transition to `on_transition`.
+    pub fn run(mut self, stop: &AtomicBool, mut on_transition: impl FnMut(&Transition)) {
+        let mut next = Instant::now() + self.config.interval;
+        while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if now < next {
+                std::thread::sleep((next - now).min(Duration::from_millis(100)));
+                continue;
+            }
+            next += self.config.interval;
+            if next < Instant::now() {
+                // An evaluation overran the interval: skip the missed ticks.
+                next = Instant::now() + self.config.interval;
+            }
+            match self.tick() {
+                Tick::Skipped { samples } => {
+                    tracing::debug!(samples, "evaluation skipped: too few samples")
+                }
+                Tick::Failed { error } => tracing::warn!(%error, "evaluation failed"),
+                Tick::Evaluated {
+                    report,
+                    transitions,
+                    elapsed,
+                } => {
+                    tracing::info!(
+                        drift = self.verdicts.model.drifting,
+                        raw_drift = report.drift,
+                        elapsed_ms = elapsed.as_secs_f64() * 1e3,
+                        "evaluated"
+                    );
+                    for t in &transitions {
+                        tracing::warn!(transition = ?t, "verdict changed");
+                        on_transition(t);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::compiled::{BuildOptions, Quiet};
+    use crate::baseline::read::{Column, Table, Values};
+    use crate::baseline::select::Selection;
+    use crate::stats::correction::Correction;
+    use crate::stats::synth;
+    use crate::window::Sample;
+
+    struct Number(f64);
+
+    impl Sample for Number {
+        fn number(&self) -> Option<f64> {
+            Some(self.0)
+        }
+        fn category(&self) -> Option<&str> {
+            None
+        }
+    }
+
+    fn shared() -> Arc<Shared> {
+        let table = Table {
+            files: Vec::new(),
+            rows: 5_000,
+            columns: vec![Column {
+                name: "income".into(),
+                values: Values::Numeric(synth::normal(1, 5_000, 0.0, 1.0)),
+            }],
+            skipped: Vec::new(),
+        };
+        let baseline = Baseline::build(
+            &table,
+            &Selection::default(),
+            &BuildOptions::default(),
+            &Compute::detect(),
+            &Quiet,
+        )
+        .expect("builds");
+        let mut registry = prometheus_client::registry::Registry::default();
+        Arc::new(Shared::new(
+            "credit".into(),
+            baseline,
+            "train.parquet".into(),
+            WindowConfig {
+                size: 1_000,
+                max_age: None,
+            },
+            Metrics::register(&mut registry, "test"),
+        ))
+    }
+
+    fn config() -> EvaluationConfig {
+        EvaluationConfig {
+            interval: Duration::from_secs(1),
+            min_samples: 100,
+            threads: 1,
+            ks: true,
+            chi2: true,
+            mmd: true,
+            p_val: 0.05,
+            correction: Correction::Bonferroni,
+            permutations: 20,
+        }
+    }
+
+    #[test]
+    fn drift_turns_the_verdict_after_hysteresis_and_the_status_shows_it() {
+        let shared = shared();
+        let policy = Policy {
+            hysteresis: 2,
+            ..Policy::default()
+        };
+        let mut engine = Engine::new(shared.clone(), config(), policy);
+        assert!(matches!(engine.tick(), Tick::Skipped { samples: 0 }));
+        let now = Instant::now();
+        for v in synth::normal(2, 1_000, 0.5, 1.0) {
+            shared.lock_window().push(&[Number(v)], now);
+        }
+        let Tick::Evaluated { transitions, .. } = engine.tick() else {
+            panic!("evaluated")
+        };
+        assert!(
+            transitions.is_empty(),
+            "one drifting evaluation is not enough"
+        );
+        let Tick::Evaluated { transitions, .. } = engine.tick() else {
+            panic!("evaluated")
+        };
+        assert_eq!(transitions[0], Transition::Model { drifting: true });
+        let status = shared.status.read().expect("lock").clone().expect("status");
+        let json: serde_json::Value = serde_json::from_str(&status).expect("JSON");
+        assert_eq!(json["drift"], true);
+        assert_eq!(json["features"][0]["name"], "income");
+        assert_eq!(json["current"]["rows"], 1_000);
+        assert!(
+            json["reference"]["version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("sha256:"))
+        );
+    }
+}

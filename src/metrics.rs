@@ -1,0 +1,263 @@
+//! Every metric `serve` exports, registered in one place.
+//!
+//! Names follow `drifttap_<subsystem>_<name>_<unit>`; counters are registered without `_total`
+//! (the OpenMetrics encoder adds it). Every series carries the `model` label; the others come
+//! from closed sets (`reason`, `source`, `test`, `outcome`) or from the baseline's feature names,
+//! which are fixed by the baseline. The engine sets the gauges after each evaluation; `/metrics`
+//! only encodes.
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+use crate::check::CheckReport;
+use crate::detect::Verdicts;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModelLabels {
+    pub model: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FeatureLabels {
+    pub model: String,
+    pub feature: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FeatureTestLabels {
+    pub model: String,
+    pub feature: String,
+    /// `ks` or `chi2`.
+    pub test: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub model: String,
+    /// A code from a closed set (e.g. `queue_full`, `non_finite`, `invalid_json`).
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    pub model: String,
+    /// `tap`, `ingest` or `cloudevents`.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub model: String,
+    /// `ok`, `skipped` (too few samples) or `error`.
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TapLabels {
+    pub model: String,
+    /// Status class of the answer the client got: `2xx`, `3xx`, `4xx`, `5xx`.
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    pub version: String,
+    /// The statistics backend in use (`avx512`, `avx2`, `neon`, `scalar`).
+    pub backend: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BaselineLabels {
+    pub model: String,
+    /// The baseline's content hash.
+    pub version: String,
+}
+
+type F64Gauge = Gauge<f64, AtomicU64>;
+
+/// The metric families of one `serve` process.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    pub model_drift: Family<ModelLabels, Gauge>,
+    pub feature_drift: Family<FeatureLabels, Gauge>,
+    pub feature_statistic: Family<FeatureTestLabels, F64Gauge>,
+    pub feature_p_value: Family<FeatureTestLabels, F64Gauge>,
+    pub feature_wasserstein_normed: Family<FeatureLabels, F64Gauge>,
+    pub feature_psi: Family<FeatureLabels, F64Gauge>,
+    pub feature_missing_ratio: Family<FeatureLabels, F64Gauge>,
+    pub mmd_statistic: Family<ModelLabels, F64Gauge>,
+    pub mmd_p_value: Family<ModelLabels, F64Gauge>,
+    pub mmd_drift: Family<ModelLabels, Gauge>,
+    pub window_samples: Family<ModelLabels, Gauge>,
+    pub window_capacity: Family<ModelLabels, Gauge>,
+    pub samples_ingested: Family<SourceLabels, Counter>,
+    pub samples_dropped: Family<ReasonLabels, Counter>,
+    pub decode_errors: Family<ReasonLabels, Counter>,
+    pub unknown_fields: Family<ModelLabels, Counter>,
+    pub evaluations: Family<OutcomeLabels, Counter>,
+    pub evaluation_duration: Family<ModelLabels, Histogram, fn() -> Histogram>,
+    pub last_evaluation: Family<ModelLabels, F64Gauge>,
+    pub tap_requests: Family<TapLabels, Counter>,
+    pub tap_upstream_errors: Family<ReasonLabels, Counter>,
+    pub baseline_info: Family<BaselineLabels, Gauge>,
+    pub baseline_load_errors: Family<ModelLabels, Counter>,
+}
+
+/// Buckets of the evaluation duration: 1 ms to about 65 s.
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 17))
+}
+
+impl Metrics {
+    /// Creates every family and registers it, with the build info.
+    pub fn register(registry: &mut Registry, backend: &str) -> Self {
+        let m = Metrics {
+            model_drift: Family::default(),
+            feature_drift: Family::default(),
+            feature_statistic: Family::default(),
+            feature_p_value: Family::default(),
+            feature_wasserstein_normed: Family::default(),
+            feature_psi: Family::default(),
+            feature_missing_ratio: Family::default(),
+            mmd_statistic: Family::default(),
+            mmd_p_value: Family::default(),
+            mmd_drift: Family::default(),
+            window_samples: Family::default(),
+            window_capacity: Family::default(),
+            samples_ingested: Family::default(),
+            samples_dropped: Family::default(),
+            decode_errors: Family::default(),
+            unknown_fields: Family::default(),
+            evaluations: Family::default(),
+            evaluation_duration: Family::new_with_constructor(duration_histogram),
+            last_evaluation: Family::default(),
+            tap_requests: Family::default(),
+            tap_upstream_errors: Family::default(),
+            baseline_info: Family::default(),
+            baseline_load_errors: Family::default(),
+        };
+        macro_rules! register {
+            ($($name:literal, $help:literal, $field:ident;)*) => {
+                $(registry.register($name, $help, m.$field.clone());)*
+            };
+        }
+        register! {
+            "drifttap_model_drift", "1 when the model's inputs drift (after hysteresis)", model_drift;
+            "drifttap_feature_drift", "1 when the feature drifts (after correction, effect floor and hysteresis)", feature_drift;
+            "drifttap_feature_statistic", "The feature's test statistic in the last evaluation (KS D or chi-squared)", feature_statistic;
+            "drifttap_feature_p_value", "The feature's p-value in the last evaluation", feature_p_value;
+            "drifttap_feature_wasserstein_normed", "Wasserstein-1 distance over the reference standard deviation", feature_wasserstein_normed;
+            "drifttap_feature_psi", "Population stability index of the window against the baseline", feature_psi;
+            "drifttap_feature_missing_ratio", "Share of the window's samples missing this feature", feature_missing_ratio;
+            "drifttap_mmd_statistic", "MMD squared across the numeric features in the last evaluation", mmd_statistic;
+            "drifttap_mmd_p_value", "Permutation p-value of the MMD test in the last evaluation", mmd_p_value;
+            "drifttap_mmd_drift", "1 when the MMD test drifts (after hysteresis)", mmd_drift;
+            "drifttap_window_samples", "Samples in the window", window_samples;
+            "drifttap_window_capacity", "Samples the window holds when full", window_capacity;
+            "drifttap_samples_ingested", "Samples decoded and added to the window, by source", samples_ingested;
+            "drifttap_samples_dropped", "Samples or values left out, by reason", samples_dropped;
+            "drifttap_decode_errors", "Payloads that could not be decoded, by reason", decode_errors;
+            "drifttap_unknown_fields", "Fields in payloads that are not baseline features", unknown_fields;
+            "drifttap_evaluations", "Evaluations, by outcome", evaluations;
+            "drifttap_evaluation_duration_seconds", "Time an evaluation took", evaluation_duration;
+            "drifttap_last_evaluation_timestamp_seconds", "Unix time of the last completed evaluation", last_evaluation;
+            "drifttap_tap_requests", "Requests through the tap, by status class of the answer", tap_requests;
+            "drifttap_tap_upstream_errors", "Requests the model did not answer, by reason (connect, timeout)", tap_upstream_errors;
+            "drifttap_baseline_info", "The loaded baseline's version", baseline_info;
+            "drifttap_baseline_load_errors", "Baseline reloads that failed (the previous baseline stays)", baseline_load_errors;
+        }
+        registry.register(
+            "drifttap_build",
+            "drifttap's version and statistics backend",
+            Info::new(BuildLabels {
+                version: env!("CARGO_PKG_VERSION").into(),
+                backend: backend.into(),
+            }),
+        );
+        m
+    }
+
+    /// Publishes one evaluation and the verdicts after it.
+    pub fn publish(&self, model: &str, report: &CheckReport, verdicts: &Verdicts) {
+        let labels = || ModelLabels {
+            model: model.into(),
+        };
+        self.model_drift
+            .get_or_create(&labels())
+            .set(i64::from(verdicts.model.drifting));
+        for f in &report.features {
+            let feature = || FeatureLabels {
+                model: model.into(),
+                feature: f.name.clone(),
+            };
+            self.feature_drift
+                .get_or_create(&feature())
+                .set(i64::from(verdicts.feature(&f.name)));
+            self.feature_missing_ratio
+                .get_or_create(&feature())
+                .set(f.missing_current);
+            if let (Some(statistic), Some(p)) = (f.statistic, f.p_value) {
+                let test = FeatureTestLabels {
+                    model: model.into(),
+                    feature: f.name.clone(),
+                    test: f.test.into(),
+                };
+                self.feature_statistic.get_or_create(&test).set(statistic);
+                self.feature_p_value.get_or_create(&test).set(p);
+            }
+            if let Some(w) = f.wasserstein_normed {
+                self.feature_wasserstein_normed
+                    .get_or_create(&feature())
+                    .set(w);
+            }
+            if let Some(psi) = f.psi {
+                self.feature_psi.get_or_create(&feature()).set(psi);
+            }
+        }
+        if let Some(m) = &report.multivariate {
+            self.mmd_statistic.get_or_create(&labels()).set(m.statistic);
+            self.mmd_p_value.get_or_create(&labels()).set(m.p_value);
+        }
+        self.mmd_drift
+            .get_or_create(&labels())
+            .set(i64::from(verdicts.multivariate.drifting));
+    }
+
+    /// Counts a drop of `count` samples or values for `reason`.
+    pub fn dropped(&self, model: &str, reason: &str, count: u64) {
+        if count > 0 {
+            self.samples_dropped
+                .get_or_create(&ReasonLabels {
+                    model: model.into(),
+                    reason: reason.into(),
+                })
+                .inc_by(count);
+        }
+    }
+
+    /// Marks the baseline in use (one series, value 1).
+    pub fn baseline(&self, model: &str, version: &str) {
+        self.baseline_info.clear();
+        self.baseline_info
+            .get_or_create(&BaselineLabels {
+                model: model.into(),
+                version: version.into(),
+            })
+            .set(1);
+    }
+}
+
+/// The registry as OpenMetrics text.
+pub fn encode(registry: &Registry) -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut out, registry);
+    out
+}
