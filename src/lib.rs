@@ -1,6 +1,7 @@
 //! drifttap watches machine-learning models in production for data drift.
 //!
 //! # Layout
+//! - [`admin`]: `/metrics`, `/healthz`, `/readyz`, `/v1/status`, on their own listener.
 //! - [`baseline`]: training and production data read from Parquet; compiled baselines.
 //! - [`cli`]: command-line definitions of the `drifttap` binary.
 //! - [`config`]: `serve`'s configuration (YAML, environment, flags), validated all at once.
@@ -9,6 +10,7 @@
 //! - [`engine`]: the evaluation loop on its own thread: snapshot, test, decide, publish.
 //! - [`metrics`]: every Prometheus metric `serve` exports, registered in one place.
 //! - [`report`]: rendering a check as a terminal table, JSON or an HTML page.
+//! - [`server`]: HTTP plumbing shared by the servers: bound listener in, graceful drain out.
 //! - [`stats`]: the statistics engine — two-sample Kolmogorov–Smirnov, kernel MMD², χ², effect
 //!   sizes and multiple-testing correction — with a scalar oracle and SIMD kernels chosen at run
 //!   time. Library-grade: no I/O, no async, no logging inside kernels.
@@ -33,6 +35,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod admin;
 pub mod baseline;
 pub mod check;
 pub mod cli;
@@ -41,5 +44,6 @@ pub mod detect;
 pub mod engine;
 pub mod metrics;
 pub mod report;
+pub mod server;
 pub mod stats;
 pub mod window;

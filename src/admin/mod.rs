@@ -1,0 +1,72 @@
+//! The admin server, apart from the data path: `/metrics` (OpenMetrics text), `/healthz`
+//! (the process answers), `/readyz` (baseline loaded and listeners bound), `/v1/status` (the
+//! latest evaluation as `check`'s JSON). A busy tap never starves it: it has its own listener.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use prometheus_client::registry::Registry;
+
+use crate::engine::Shared;
+use crate::server::{Body, error, respond};
+
+/// The OpenMetrics content type Prometheus negotiates.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// What the admin handler reads.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub shared: Arc<Shared>,
+    pub registry: Arc<Registry>,
+}
+
+impl Admin {
+    pub async fn handle(self, request: Request<Incoming>) -> Response<Body> {
+        if request.method() != Method::GET && request.method() != Method::HEAD {
+            return error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "admin endpoints are GET only",
+            );
+        }
+        match request.uri().path() {
+            "/metrics" => respond(
+                StatusCode::OK,
+                OPENMETRICS,
+                crate::metrics::encode(&self.registry),
+            ),
+            "/healthz" => respond(StatusCode::OK, "text/plain", "ok\n"),
+            "/readyz" => {
+                if self.shared.listening.load(Ordering::Acquire) {
+                    respond(StatusCode::OK, "text/plain", "ready\n")
+                } else {
+                    respond(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "text/plain",
+                        "listeners not bound yet\n",
+                    )
+                }
+            }
+            "/v1/status" => {
+                let status = self
+                    .shared
+                    .status
+                    .read()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .clone();
+                match status {
+                    Some(json) => respond(StatusCode::OK, "application/json", json),
+                    None => error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "no evaluation yet: the window has fewer samples than evaluation.min_samples, or the first interval has not passed",
+                    ),
+                }
+            }
+            _ => error(
+                StatusCode::NOT_FOUND,
+                "not found (admin endpoints: /metrics, /healthz, /readyz, /v1/status)",
+            ),
+        }
+    }
+}
