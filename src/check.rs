@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use crate::baseline::compiled::{Baseline, BaselineFeature, FeatureData, ValueType, sample_rows};
+use crate::baseline::compiled::{
+    Baseline, BaselineFeature, DEFAULT_MMD_ROWS, FeatureData, ValueType, sample_rows,
+};
 use crate::baseline::read::{Column, MISSING, Table, Values};
 use crate::baseline::select::{Kind, Selection, categories_of};
 use crate::stats::chi2::chi2_contingency;
@@ -18,11 +20,10 @@ use crate::stats::ks::{Alternative, KsMethod, SortedSample, ks_2samp_sorted};
 use crate::stats::mmd::{MmdReference, Permutations, mmd_test};
 use crate::stats::{Compute, Input, StatsError};
 
-/// Rows of CURRENT (of each chunk) fed to the MMD test at most: its cost grows with the square
-/// of the rows, and a few thousand rows already detect any shift that matters (a uniform sample
-/// is drawn above it). The reference side is the baseline's MMD sample, of the same default
-/// size ([`crate::baseline::compiled::DEFAULT_MMD_ROWS`]).
-pub const MMD_MAX_ROWS: usize = 2_000;
+/// Rows of CURRENT (of each chunk) fed to the MMD test at most (a uniform sample is drawn above
+/// it). The reference side is the baseline's MMD sample, of the same default size
+/// ([`crate::baseline::compiled::DEFAULT_MMD_ROWS`]); see there for why 1 000.
+pub const MMD_MAX_ROWS: usize = DEFAULT_MMD_ROWS;
 
 /// What to run and how to decide.
 #[derive(Debug, Clone, PartialEq)]

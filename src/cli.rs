@@ -45,7 +45,7 @@ pub struct BuildArgs {
     #[command(flatten)]
     pub selection: SelectionArgs,
     /// Rows of the MMD reference sample.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = drifttap_default_mmd_rows())]
     pub mmd_rows: usize,
     /// Seed of the MMD reference sample.
     #[arg(long, default_value_t = 0)]
@@ -53,6 +53,10 @@ pub struct BuildArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+const fn drifttap_default_mmd_rows() -> usize {
+    crate::baseline::compiled::DEFAULT_MMD_ROWS
 }
 
 /// Which columns are features, and how each is tested.

@@ -19,7 +19,7 @@ use super::pass::{Pooled, TILE, for_each_tile};
 const BUCKET_BITS: u32 = 16;
 /// Collect the candidates once at most this many remain (16 MiB of f64): the pairs of up to
 /// 2 048 rows — a default-sized MMD reference sample — are then selected in a single pass.
-const COLLECT_MAX: u64 = 1 << 21;
+const COLLECT_MAX: u64 = 1 << 20;
 
 /// The lower median of the pairwise squared distances between the first `pooled.valid` rows.
 /// `None` when there are fewer than two rows.
