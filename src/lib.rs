@@ -9,11 +9,13 @@
 //! - [`detect`]: pure decisions on top of an evaluation: effect-size floor and hysteresis.
 //! - [`engine`]: the evaluation loop on its own thread: snapshot, test, decide, publish.
 //! - [`metrics`]: every Prometheus metric `serve` exports, registered in one place.
+//! - [`observe`]: the bounded queue of observed bodies between the servers and the decoder.
 //! - [`report`]: rendering a check as a terminal table, JSON or an HTML page.
 //! - [`server`]: HTTP plumbing shared by the servers: bound listener in, graceful drain out.
 //! - [`stats`]: the statistics engine — two-sample Kolmogorov–Smirnov, kernel MMD², χ², effect
 //!   sizes and multiple-testing correction — with a scalar oracle and SIMD kernels chosen at run
 //!   time. Library-grade: no I/O, no async, no logging inside kernels.
+//! - [`tap`]: the reverse proxy in front of the model that forwards unchanged and observes.
 //! - [`window`]: bounded ring buffers of recent feature values, and their snapshots.
 
 //!
@@ -43,7 +45,9 @@ pub mod config;
 pub mod detect;
 pub mod engine;
 pub mod metrics;
+pub mod observe;
 pub mod report;
 pub mod server;
 pub mod stats;
+pub mod tap;
 pub mod window;

@@ -99,6 +99,7 @@ pub struct Metrics {
     pub window_capacity: Family<ModelLabels, Gauge>,
     pub samples_ingested: Family<SourceLabels, Counter>,
     pub samples_dropped: Family<ReasonLabels, Counter>,
+    pub payloads_dropped: Family<ReasonLabels, Counter>,
     pub decode_errors: Family<ReasonLabels, Counter>,
     pub unknown_fields: Family<ModelLabels, Counter>,
     pub evaluations: Family<OutcomeLabels, Counter>,
@@ -133,6 +134,7 @@ impl Metrics {
             window_capacity: Family::default(),
             samples_ingested: Family::default(),
             samples_dropped: Family::default(),
+            payloads_dropped: Family::default(),
             decode_errors: Family::default(),
             unknown_fields: Family::default(),
             evaluations: Family::default(),
@@ -162,7 +164,8 @@ impl Metrics {
             "drifttap_window_samples", "Samples in the window", window_samples;
             "drifttap_window_capacity", "Samples the window holds when full", window_capacity;
             "drifttap_samples_ingested", "Samples decoded and added to the window, by source", samples_ingested;
-            "drifttap_samples_dropped", "Samples or values left out, by reason", samples_dropped;
+            "drifttap_samples_dropped", "Values left out while decoding, by reason (non_finite, wrong_type)", samples_dropped;
+            "drifttap_payloads_dropped", "Payloads left out before decoding, by reason (queue_full, body_too_large, shutting_down)", payloads_dropped;
             "drifttap_decode_errors", "Payloads that could not be decoded, by reason", decode_errors;
             "drifttap_unknown_fields", "Fields in payloads that are not baseline features", unknown_fields;
             "drifttap_evaluations", "Evaluations, by outcome", evaluations;

@@ -4,3 +4,4 @@ mod baseline;
 mod check;
 mod credit_example;
 mod harness;
+mod tap;

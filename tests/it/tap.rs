@@ -1,0 +1,192 @@
+//! The tap in front of a stub model: requests and responses pass unchanged, bodies are
+//! observed off the request path, and a dead or slow model gives 502 / 504 without harming the
+//! sidecar.
+
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use tokio::net::TcpListener;
+
+use drifttap::config::TapConfig;
+use drifttap::metrics::Metrics;
+use drifttap::observe::{Direction, Observation, Source, queue};
+use drifttap::server::{Body, respond, serve};
+use drifttap::tap::Tap;
+
+/// A model that answers with what it received: method, path, a header, and the body length,
+/// after `delay`.
+async fn stub_model(delay: Duration) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let handler = move |request: Request<hyper::body::Incoming>| async move {
+        tokio::time::sleep(delay).await;
+        let method = request.method().to_string();
+        let path = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        let tag = request
+            .headers()
+            .get("x-request-tag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_string();
+        let body = request
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let mut response: Response<Body> = respond(
+            StatusCode::OK,
+            "application/json",
+            format!(
+                r#"{{"method":"{method}","path":"{path}","tag":"{tag}","bytes":{}}}"#,
+                body.len()
+            ),
+        );
+        response
+            .headers_mut()
+            .insert("x-model", http::HeaderValue::from_static("stub"));
+        response
+    };
+    tokio::spawn(serve(
+        listener,
+        handler,
+        std::future::pending(),
+        Duration::ZERO,
+    ));
+    address
+}
+
+/// A tap in front of `upstream`; returns its address and the observation queue.
+async fn tap(
+    upstream: &str,
+    max_body_bytes: usize,
+) -> (std::net::SocketAddr, Receiver<Observation>) {
+    let mut registry = prometheus_client::registry::Registry::default();
+    let metrics = Arc::new(Metrics::register(&mut registry, "test"));
+    let (observer, receiver) = queue(16, "credit".into(), metrics.clone());
+    let config = TapConfig {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        upstream: upstream.parse().expect("uri"),
+        max_body_bytes,
+        observe_responses: false,
+        upstream_timeout: Duration::from_millis(500),
+    };
+    let tap = Tap::new(&config, "credit".into(), observer, metrics);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let handler = move |request| tap.clone().handle(request);
+    tokio::spawn(serve(
+        listener,
+        handler,
+        std::future::pending(),
+        Duration::ZERO,
+    ));
+    (address, receiver)
+}
+
+async fn send(
+    address: std::net::SocketAddr,
+    path: &str,
+    body: &'static [u8],
+) -> (StatusCode, http::HeaderMap, String) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let request = Request::post(format!("http://{address}{path}"))
+        .header("x-request-tag", "t-1")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(body)))
+        .expect("request");
+    let response = client.request(request).await.expect("the tap answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn requests_pass_unchanged_and_bodies_are_observed() {
+    let model = stub_model(Duration::ZERO).await;
+    let (tap, observed) = tap(&format!("http://{model}"), 64).await;
+    let body = br#"{"instances": [{"age": 31}]}"#;
+    let (status, headers, text) = send(tap, "/v1/models/credit:predict?x=1", body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers.get("x-model").and_then(|v| v.to_str().ok()),
+        Some("stub")
+    );
+    assert_eq!(
+        text,
+        format!(
+            r#"{{"method":"POST","path":"/v1/models/credit:predict?x=1","tag":"t-1","bytes":{}}}"#,
+            body.len()
+        )
+    );
+    let observation = observed
+        .recv_timeout(Duration::from_secs(2))
+        .expect("observed");
+    assert_eq!(observation.source, Source::Tap);
+    assert_eq!(observation.direction, Direction::Request);
+    assert_eq!(
+        observation.content_type.as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(&observation.body[..], &body[..]);
+
+    // Malformed payloads reach the model all the same; bodies over the cap are forwarded whole
+    // but not observed.
+    let (status, _, text) = send(tap, "/predict", b"{not json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.ends_with(r#""bytes":9}"#), "{text}");
+    assert_eq!(
+        &observed
+            .recv_timeout(Duration::from_secs(2))
+            .expect("observed")
+            .body[..],
+        b"{not json"
+    );
+    let large = [b'x'; 100];
+    let (status, _, text) = send(tap, "/predict", Box::leak(Box::new(large))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.ends_with(r#""bytes":100}"#), "{text}");
+    assert!(
+        observed.recv_timeout(Duration::from_millis(200)).is_err(),
+        "over the cap"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_model_is_a_502_and_a_slow_one_a_504() {
+    // A port nothing listens on: bind, note it, close it.
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+        .local_addr()
+        .expect("address");
+    let (tap_to_dead, _) = tap(&format!("http://{dead}"), 1024).await;
+    let (status, _, text) = send(tap_to_dead, "/predict", b"{}").await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{text}");
+    assert!(text.contains("could not be reached"));
+
+    let slow = stub_model(Duration::from_secs(3)).await;
+    let (tap_to_slow, _) = tap(&format!("http://{slow}"), 1024).await;
+    let (status, _, _) = send(tap_to_slow, "/predict", b"{}").await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    // The tap still serves after both.
+    let model = stub_model(Duration::ZERO).await;
+    let (tap, _) = tap(&format!("http://{model}"), 1024).await;
+    assert_eq!(send(tap, "/", b"{}").await.0, StatusCode::OK);
+}
