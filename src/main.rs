@@ -92,7 +92,12 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<bool> {
         let table = read_tables(std::slice::from_ref(&args.reference), &selection.named())?;
         tracing::debug!(elapsed = ?started.elapsed(), rows = table.rows, "reference read");
         let options = BuildOptions {
-            mmd_rows: DEFAULT_MMD_ROWS,
+            // No MMD reference sample when the MMD test is not run.
+            mmd_rows: if args.tests.contains(&TestName::Mmd) {
+                DEFAULT_MMD_ROWS
+            } else {
+                0
+            },
             seed: args.seed,
         };
         let baseline = Baseline::build(&table, &selection, &options, &compute, &Quiet)

@@ -503,7 +503,9 @@ fn mmd_sample(
         return Ok(None);
     }
     let columns_values: Vec<&[f64]> = columns.iter().map(|(_, v)| *v).collect();
+    let started = std::time::Instant::now();
     let values = sample_rows(&columns_values, options.mmd_rows, options.seed);
+    tracing::debug!(elapsed = ?started.elapsed(), "MMD rows sampled");
     let dim = columns.len();
     if values.len() / dim < 2 {
         return Ok(None);
@@ -517,7 +519,9 @@ fn mmd_sample(
         seed: options.seed,
     };
     let all: Vec<usize> = (0..dim).collect();
-    match MmdReference::new(sample.standardised(&all), dim, compute) {
+    let reference = MmdReference::new(sample.standardised(&all), dim, compute);
+    tracing::debug!(elapsed = ?started.elapsed(), "MMD bandwidth estimated");
+    match reference {
         Ok(reference) => sample.sigma = reference.sigma(),
         // Every sampled row identical: nothing for a kernel test to compare.
         Err(StatsError::ZeroVariance { .. }) => return Ok(None),

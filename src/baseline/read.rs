@@ -523,13 +523,17 @@ fn append_numbers(array: &ArrayRef, out: &mut Vec<f64>) {
     macro_rules! primitive {
         ($t:ty, $conv:expr) => {{
             let a = array.as_primitive::<$t>();
-            out.extend((0..a.len()).map(|i| {
-                if a.is_null(i) {
-                    f64::NAN
-                } else {
-                    $conv(a.value(i))
-                }
-            }));
+            let values = a.values();
+            match a.nulls().filter(|n| n.null_count() > 0) {
+                // No nulls: a straight conversion the compiler vectorises.
+                None => out.extend(values.iter().map(|v| $conv(*v))),
+                Some(nulls) => out.extend(
+                    values
+                        .iter()
+                        .zip(nulls.iter())
+                        .map(|(v, valid)| if valid { $conv(*v) } else { f64::NAN }),
+                ),
+            }
         }};
     }
     match array.data_type() {
@@ -614,13 +618,15 @@ fn append_categories(
             let values = a.values();
             let mut dictionary = Vec::new();
             append_categories(values, names, index, &mut dictionary);
-            out.extend(keys.iter().enumerate().map(|(i, k)| {
-                if array.is_null(i) {
-                    MISSING
-                } else {
-                    dictionary.get(*k).copied().unwrap_or(MISSING)
-                }
-            }));
+            let code = |k: &usize| dictionary.get(*k).copied().unwrap_or(MISSING);
+            match array.logical_nulls().filter(|n| n.null_count() > 0) {
+                None => out.extend(keys.iter().map(code)),
+                Some(nulls) => out.extend(
+                    keys.iter()
+                        .zip(nulls.iter())
+                        .map(|(k, valid)| if valid { code(k) } else { MISSING }),
+                ),
+            }
         }
         _ => out.extend(std::iter::repeat_n(MISSING, array.len())),
     }
