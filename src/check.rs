@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::baseline::compiled::{
-    Baseline, BaselineFeature, DEFAULT_MMD_ROWS, FeatureData, ValueType, sample_rows,
+    Baseline, BaselineFeature, DEFAULT_MMD_ROWS, FeatureData, ValueType, parallel_map, sample_rows,
 };
 use crate::baseline::read::{Column, MISSING, Table, Values};
 use crate::baseline::select::{Kind, Selection, categories_of};
@@ -383,16 +383,16 @@ fn evaluate(
     options: &CheckOptions,
     compute: &Compute,
 ) -> Result<Outcome, CheckError> {
-    let mut reports = Vec::with_capacity(pairs.len());
-    for pair in pairs {
-        reports.push(feature_report(
-            pair,
-            rows.clone(),
-            reference_rows,
-            options,
-            compute,
-        )?);
-    }
+    // Features are independent: spread them over the thread budget, one thread each.
+    let one = Compute {
+        threads: std::num::NonZeroUsize::MIN,
+        ..*compute
+    };
+    let mut reports = parallel_map(pairs, compute.threads.get(), |pair| {
+        feature_report(pair, rows.clone(), reference_rows, options, &one)
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()?;
     let tested: Vec<(usize, f64)> = reports
         .iter()
         .enumerate()

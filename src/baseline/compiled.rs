@@ -206,13 +206,18 @@ impl Baseline {
                 .map_or(ValueType::of(&feature.column.values), |c| {
                     ValueType::of(&c.values)
                 });
-            let compiled = compile_column(&feature.column, original, compute);
+            // Hashed right after sorting, while the values are in cache.
+            let compiled =
+                compile_column(&feature.column, original, compute).map(|c| (feature_digest(&c), c));
             progress.step();
             compiled
         };
-        let compiled = parallel_map(&chosen, compute.threads.get(), compile)
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?;
+        let (digests, compiled): (Vec<[u8; 32]>, Vec<BaselineFeature>) =
+            parallel_map(&chosen, compute.threads.get(), compile)
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .unzip();
         // Each numeric column with the mean and standard deviation of its values.
         let numeric: Vec<(&Column, Option<(f64, f64)>)> = chosen
             .iter()
@@ -236,7 +241,7 @@ impl Baseline {
             features: compiled,
             mmd,
         };
-        baseline.version = baseline.content_hash(compute.threads.get());
+        baseline.version = baseline.combine_hash(&digests);
         tracing::debug!(elapsed = ?started.elapsed(), "baseline hashed");
         Ok(baseline)
     }
@@ -249,31 +254,15 @@ impl Baseline {
     /// and IEEE-754 bits, length-prefixed names), as `sha256:` and the first 16 hex digits.
     /// Features are hashed on up to `threads` threads, then their digests in order.
     pub fn content_hash(&self, threads: usize) -> String {
-        let digests = parallel_map(&self.features, threads, |feature| {
-            let mut hash = Hasher::new(b"drifttap-feature/1");
-            hash.str(&feature.name);
-            hash.str(feature.values.name());
-            hash.u64(feature.missing as u64);
-            match &feature.data {
-                FeatureData::Numeric { sorted, .. } => {
-                    hash.u64(0);
-                    hash.f64s(sorted.as_ref().map_or(&[][..], SortedSample::values));
-                }
-                FeatureData::Categorical { counts } => {
-                    hash.u64(1);
-                    hash.u64(counts.len() as u64);
-                    for (name, count) in counts {
-                        hash.str(name);
-                        hash.u64(*count);
-                    }
-                }
-            }
-            hash.digest()
-        });
+        self.combine_hash(&parallel_map(&self.features, threads, feature_digest))
+    }
+
+    /// The content hash from each feature's digest.
+    fn combine_hash(&self, digests: &[[u8; 32]]) -> String {
         let mut hash = Hasher::new(b"drifttap-baseline/1");
         hash.u64(self.rows as u64);
         hash.u64(self.features.len() as u64);
-        for digest in &digests {
+        for digest in digests {
             hash.bytes(digest);
         }
         if let Some(mmd) = &self.mmd {
@@ -291,8 +280,31 @@ impl Baseline {
     }
 }
 
+/// SHA-256 of one feature's canonical bytes.
+fn feature_digest(feature: &BaselineFeature) -> [u8; 32] {
+    let mut hash = Hasher::new(b"drifttap-feature/1");
+    hash.str(&feature.name);
+    hash.str(feature.values.name());
+    hash.u64(feature.missing as u64);
+    match &feature.data {
+        FeatureData::Numeric { sorted, .. } => {
+            hash.u64(0);
+            hash.f64s(sorted.as_ref().map_or(&[][..], SortedSample::values));
+        }
+        FeatureData::Categorical { counts } => {
+            hash.u64(1);
+            hash.u64(counts.len() as u64);
+            for (name, count) in counts {
+                hash.str(name);
+                hash.u64(*count);
+            }
+        }
+    }
+    hash.digest()
+}
+
 /// `f` over `items` on up to `threads` scoped threads (items taken in turn), results in order.
-fn parallel_map<T: Sync, R: Send>(
+pub(crate) fn parallel_map<T: Sync, R: Send>(
     items: &[T],
     threads: usize,
     f: impl Fn(&T) -> R + Sync,
