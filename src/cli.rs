@@ -145,4 +145,6 @@ pub enum Format {
     Table,
     /// A JSON document with a stable schema.
     Json,
+    /// One self-contained HTML page with charts of each feature's distributions.
+    Html,
 }

@@ -150,6 +150,10 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<bool> {
     let text = match args.format {
         Format::Table => report::table(&outcome, &ref_path, &cur_path),
         Format::Json => report::json(&outcome, sources.0, sources.1) + "\n",
+        Format::Html => {
+            let profiles = report::html::profiles(&outcome, &baseline, &current);
+            report::html::html(&outcome, &sources.0, &sources.1, &profiles)
+        }
     };
     match &args.output {
         Some(path) => {

@@ -1,6 +1,7 @@
 //! Rendering a [`CheckReport`](crate::check::CheckReport) for people (a terminal table) and for
 //! programs (JSON with a stable schema, documented in the README).
 
+pub mod html;
 use std::fmt::Write;
 
 use crate::check::{CheckReport, FeatureReport};

@@ -85,6 +85,47 @@ fn stable_example_exits_0_and_writes_the_table_to_a_file() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn html_report_is_one_self_contained_page_with_drifting_features_first() {
+    let dir = TempDir::new("html");
+    let page = dir.path("report.html");
+    let out = drifttap(&[
+        "check",
+        &example("reference.parquet"),
+        &example("current-drifted.parquet"),
+        "--exclude",
+        LEAVE_OUT,
+        "--format",
+        "html",
+        "--output",
+        &page,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).expect("report written");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("5 of 12 features drift"), "verdict line");
+    // Nothing is fetched: no external scripts, styles or images.
+    for needle in ["<script", "http://", "https://", "<link", "<img"] {
+        assert!(!html.contains(needle), "page contains {needle}");
+    }
+    // Every feature has a card with charts; drifting cards come before stable ones.
+    let card = |name: &str| {
+        html.find(&format!("<h3>{name}</h3>"))
+            .unwrap_or_else(|| panic!("no card for {name}"))
+    };
+    for drifting in ["annual_income", "loan_purpose", "credit_score"] {
+        for stable in ["age", "term_months", "home_ownership"] {
+            assert!(card(drifting) < card(stable), "{drifting} after {stable}");
+        }
+    }
+    assert_eq!(html.matches("<article class=\"card").count(), 12);
+    assert!(
+        !html.contains("No distribution data"),
+        "every card has charts"
+    );
+    assert!(html.matches("<svg").count() >= 12);
+}
+
 /// One bad input: the arguments after `check`, and a part of the message that names the file,
 /// column or value at fault.
 struct Bad {
