@@ -7,7 +7,9 @@
 //!   categorical (`--columns`, `--exclude`, `--numeric`, `--categorical`).
 //! - [`compiled`]: the compiled baseline (sorted columns, category counts, MMD sample, content
 //!   hash) and its on-disk form, a directory of Parquet files with a JSON manifest.
+//! - [`open`]: a reference in either form — compiled, or Parquet compiled in memory.
 
 pub mod compiled;
+pub mod open;
 pub mod read;
 pub mod select;
