@@ -8,6 +8,7 @@
 //! - [`check`]: the offline drift check of a current data set against a reference.
 //! - [`detect`]: pure decisions on top of an evaluation: effect-size floor and hysteresis.
 //! - [`engine`]: the evaluation loop on its own thread: snapshot, test, decide, publish.
+//! - [`ingest`]: decoders of the tapped and pushed payloads, and the ingest server.
 //! - [`metrics`]: every Prometheus metric `serve` exports, registered in one place.
 //! - [`observe`]: the bounded queue of observed bodies between the servers and the decoder.
 //! - [`report`]: rendering a check as a terminal table, JSON or an HTML page.
@@ -44,6 +45,7 @@ pub mod cli;
 pub mod config;
 pub mod detect;
 pub mod engine;
+pub mod ingest;
 pub mod metrics;
 pub mod observe;
 pub mod report;
