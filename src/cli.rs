@@ -21,6 +21,49 @@ pub enum Command {
     /// Compiled baselines.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Run the sidecar: tap the model's traffic (or take pushed payloads and KServe's
+    /// CloudEvents), keep windows of recent feature values, test them against the baseline at
+    /// every interval, and export the verdicts on /metrics.
+    ///
+    /// Flags override `DRIFTTAP_*` environment variables, which override the YAML file. Exit
+    /// status: 0 after a clean stop (SIGTERM), 64 bad configuration or usage, 66 the baseline
+    /// cannot be loaded, 1 any other failure to start (such as an address in use).
+    Serve(ServeArgs),
+}
+
+/// Arguments of `drifttap serve`. Each is optional; see the README for the YAML file.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// YAML configuration file (also `DRIFTTAP_CONFIG`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The model's name, the `model` label of every metric.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Compiled baseline directory, or training data in Parquet (file or directory).
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+    /// The model's URL (`http://127.0.0.1:8080`); starts the tap in front of it.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// Address of the tap (default 0.0.0.0:9472).
+    #[arg(long, value_name = "ADDR")]
+    pub tap_listen: Option<String>,
+    /// Address of the ingest API and CloudEvents endpoint (default 0.0.0.0:9471; `off`).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Address of /metrics, /healthz, /readyz and /v1/status (default 0.0.0.0:9470).
+    #[arg(long, value_name = "ADDR")]
+    pub admin: Option<String>,
+    /// Time between evaluations, e.g. `1s`, `30s` (default 30s).
+    #[arg(long, value_name = "DURATION")]
+    pub eval_interval: Option<String>,
+    /// Samples kept in the window (default 10000).
+    #[arg(long, value_name = "N")]
+    pub window_size: Option<String>,
+    /// Bytes of a body copied for decoding, and the ingest API's body limit (default 1 MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub max_body_bytes: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@
 //! - [`metrics`]: every Prometheus metric `serve` exports, registered in one place.
 //! - [`observe`]: the bounded queue of observed bodies between the servers and the decoder.
 //! - [`report`]: rendering a check as a terminal table, JSON or an HTML page.
+//! - [`serve`]: the sidecar assembled (tap, ingest, feed, engine, admin) and its lifecycle.
 //! - [`server`]: HTTP plumbing shared by the servers: bound listener in, graceful drain out.
 //! - [`stats`]: the statistics engine — two-sample Kolmogorov–Smirnov, kernel MMD², χ², effect
 //!   sizes and multiple-testing correction — with a scalar oracle and SIMD kernels chosen at run
@@ -49,6 +50,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod observe;
 pub mod report;
+pub mod serve;
 pub mod server;
 pub mod stats;
 pub mod tap;

@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Parser;
-use drifttap::baseline::compiled::store::is_compiled;
 use drifttap::baseline::compiled::{
-    Baseline, BuildOptions, DEFAULT_MMD_ROWS, Progress, Quiet, table_hash,
+    Baseline, BuildOptions, DEFAULT_MMD_ROWS, Progress, table_hash,
 };
+use drifttap::baseline::open::open;
 use drifttap::baseline::read::{Table, read_tables};
 use drifttap::baseline::select::Selection;
 use drifttap::check::{CheckOptions, check};
@@ -23,18 +23,41 @@ use drifttap::stats::Compute;
 use drifttap::stats::correction::Correction;
 use drifttap::stats::ks::KsMethod;
 
+#[path = "main/serve.rs"]
+mod serve;
+
 /// The log filter, as `tracing_subscriber`'s `EnvFilter` directives (e.g. `debug`,
-/// `drifttap=trace`). Default `warn`: a command-line run prints its report, not a log.
+/// `drifttap=trace`). Default `warn` (a command-line run prints its report, not a log), `info`
+/// for `serve`.
 const LOG_ENV: &str = "DRIFTTAP_LOG";
 
+/// Exit status of `serve` for bad configuration or usage (`EX_USAGE` of sysexits.h).
+const EXIT_CONFIG: u8 = 64;
+/// Exit status of `serve` when the baseline cannot be loaded (`EX_NOINPUT`).
+const EXIT_BASELINE: u8 = 66;
+
 fn main() -> ExitCode {
-    init_tracing();
-    let cli = Cli::parse();
+    let serving = std::env::args_os().nth(1).is_some_and(|a| a == "serve");
+    init_tracing(if serving { "info" } else { "warn" });
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ if serving => ExitCode::from(EXIT_CONFIG),
+                _ => ExitCode::from(2),
+            };
+        }
+    };
     let (name, outcome) = match &cli.command {
         Command::Check(args) => ("check", run_check(args)),
         Command::Baseline(BaselineCommand::Build(args)) => {
             ("baseline build", run_build(args).map(|()| false))
         }
+        Command::Serve(args) => return serve::run_serve(args),
     };
     match outcome {
         Ok(true) => ExitCode::from(1),
@@ -46,10 +69,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs to standard error: human-readable on a terminal, JSON lines otherwise.
-fn init_tracing() {
+/// Logs to standard error: human-readable on a terminal, JSON lines otherwise. `default` is
+/// the filter when `DRIFTTAP_LOG` is not set.
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env(LOG_ENV)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -83,26 +107,20 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<bool> {
     let compute = Compute::detect().with_threads(threads(args.threads));
     tracing::info!(backend = compute.backend.name(), threads = %compute.threads, "compute");
     // A raw reference is compiled with the selection applied; a compiled one is selected from.
-    let (baseline, selection) = if is_compiled(&args.reference) {
-        (
-            Baseline::load(&args.reference, compute.threads.get())?,
-            selection,
-        )
+    let options = BuildOptions {
+        // No MMD reference sample when the MMD test is not run.
+        mmd_rows: if args.tests.contains(&TestName::Mmd) {
+            DEFAULT_MMD_ROWS
+        } else {
+            0
+        },
+        seed: args.seed,
+    };
+    let opened = open(&args.reference, &selection, &options, &compute)?;
+    let (baseline, selection) = if opened.compiled {
+        (opened.baseline, selection)
     } else {
-        let table = read_tables(std::slice::from_ref(&args.reference), &selection.named())?;
-        tracing::debug!(elapsed = ?started.elapsed(), rows = table.rows, "reference read");
-        let options = BuildOptions {
-            // No MMD reference sample when the MMD test is not run.
-            mmd_rows: if args.tests.contains(&TestName::Mmd) {
-                DEFAULT_MMD_ROWS
-            } else {
-                0
-            },
-            seed: args.seed,
-        };
-        let baseline = Baseline::build(&table, &selection, &options, &compute, &Quiet)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", args.reference.display()))?;
-        (baseline, Selection::default())
+        (opened.baseline, Selection::default())
     };
     tracing::info!(elapsed = ?started.elapsed(), version = %baseline.version, "reference ready");
     let names: Vec<String> = baseline.features.iter().map(|f| f.name.clone()).collect();

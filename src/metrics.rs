@@ -233,6 +233,56 @@ impl Metrics {
             .set(i64::from(verdicts.multivariate.drifting));
     }
 
+    /// Creates the series of every closed label set at zero, so that `rate()` and the alert
+    /// rules see them before the first event (a counter that appears only when it first
+    /// increments hides that first increment from `rate`).
+    pub fn initialise(&self, model: &str) {
+        // `get_or_create` creates the series; the read guard it returns is dropped at once.
+        let reason = |reason: &str| ReasonLabels {
+            model: model.into(),
+            reason: reason.into(),
+        };
+        let labels = ModelLabels {
+            model: model.into(),
+        };
+        for r in ["queue_full", "body_too_large", "shutting_down"] {
+            drop(self.payloads_dropped.get_or_create(&reason(r)));
+        }
+        for r in ["non_finite", "wrong_type", "width_mismatch"] {
+            drop(self.samples_dropped.get_or_create(&reason(r)));
+        }
+        for r in crate::ingest::decode::DecodeError::REASONS {
+            drop(self.decode_errors.get_or_create(&reason(r)));
+        }
+        for r in ["connect", "timeout"] {
+            drop(self.tap_upstream_errors.get_or_create(&reason(r)));
+        }
+        for source in ["tap", "ingest", "cloudevents"] {
+            drop(self.samples_ingested.get_or_create(&SourceLabels {
+                model: model.into(),
+                source: source.into(),
+            }));
+        }
+        for outcome in ["ok", "skipped", "error"] {
+            drop(self.evaluations.get_or_create(&OutcomeLabels {
+                model: model.into(),
+                outcome: outcome.into(),
+            }));
+        }
+        for code in ["2xx", "3xx", "4xx", "5xx"] {
+            drop(self.tap_requests.get_or_create(&TapLabels {
+                model: model.into(),
+                code: code.into(),
+            }));
+        }
+        drop(self.unknown_fields.get_or_create(&labels));
+        drop(self.baseline_load_errors.get_or_create(&labels));
+        drop(self.model_drift.get_or_create(&labels));
+        drop(self.mmd_drift.get_or_create(&labels));
+        drop(self.window_samples.get_or_create(&labels));
+        drop(self.evaluation_duration.get_or_create(&labels));
+    }
+
     /// Counts a drop of `count` samples or values for `reason`.
     pub fn dropped(&self, model: &str, reason: &str, count: u64) {
         if count > 0 {

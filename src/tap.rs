@@ -23,6 +23,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use prometheus_client::metrics::counter::Counter;
+
 use crate::metrics::{Metrics, ReasonLabels, TapLabels};
 use crate::observe::{Direction, Observation, Observer, Source};
 
@@ -57,6 +59,9 @@ pub struct Tap {
     observer: Observer,
     metrics: Arc<Metrics>,
     model: String,
+    /// `drifttap_tap_requests_total` for `2xx`, `3xx`, `4xx`, `5xx`, resolved once: the family
+    /// lookup (label strings, hash, lock) is not paid per request.
+    requests_by_class: Arc<[Counter; 4]>,
 }
 
 impl Tap {
@@ -78,7 +83,17 @@ impl Tap {
             .authority()
             .cloned()
             .unwrap_or_else(|| http::uri::Authority::from_static("127.0.0.1:80"));
+        let requests_by_class = Arc::new(["2xx", "3xx", "4xx", "5xx"].map(|code| {
+            metrics
+                .tap_requests
+                .get_or_create(&TapLabels {
+                    model: model.clone(),
+                    code: code.into(),
+                })
+                .clone()
+        }));
         Tap {
+            requests_by_class,
             client,
             upstream,
             max_body_bytes: config.max_body_bytes,
@@ -155,18 +170,12 @@ impl Tap {
 
     fn answer(&self, response: Response<TapBody>) -> Response<TapBody> {
         let class = match response.status().as_u16() {
-            200..=299 => "2xx",
-            300..=399 => "3xx",
-            400..=499 => "4xx",
-            _ => "5xx",
+            200..=299 => 0,
+            300..=399 => 1,
+            400..=499 => 2,
+            _ => 3,
         };
-        self.metrics
-            .tap_requests
-            .get_or_create(&TapLabels {
-                model: self.model.clone(),
-                code: class.into(),
-            })
-            .inc();
+        self.requests_by_class[class].inc();
         response
     }
 
@@ -258,9 +267,11 @@ impl TeeBody {
         direction: Direction,
         content_type: Option<String>,
     ) -> Self {
+        // Sized once from the body's announced length (capped), not grown frame by frame.
+        let expected = inner.size_hint().lower().min(cap as u64) as usize;
         TeeBody {
             inner,
-            copy: Some(BytesMut::new()),
+            copy: Some(BytesMut::with_capacity(expected)),
             cap,
             observer,
             source,

@@ -61,6 +61,9 @@ pub struct RawConfig {
     pub queue_capacity: Option<usize>,
     /// How long SIGTERM waits for in-flight requests. Default `10s`.
     pub shutdown_grace: Option<String>,
+    /// How often the baseline's files are checked for a change, which reloads it without
+    /// dropping traffic (SIGHUP reloads at once). Default `10s`; `off` disables polling.
+    pub baseline_poll: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
@@ -129,6 +132,10 @@ pub struct Config {
     pub policy: Policy,
     pub queue_capacity: usize,
     pub shutdown_grace: Duration,
+    /// The body cap of the tap's copies and of ingest requests.
+    pub max_body_bytes: usize,
+    /// How often the baseline's files are looked at for a change (hot reload).
+    pub baseline_poll: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -410,6 +417,13 @@ impl RawConfig {
             "shutdown_grace",
             raw.shutdown_grace.as_deref().unwrap_or("10s"),
         );
+        let baseline_poll = match raw.baseline_poll.as_deref().unwrap_or("10s") {
+            "off" => None,
+            value => duration(&mut problems, "baseline_poll", value),
+        };
+        if baseline_poll.is_some_and(|d| d < Duration::from_millis(100)) {
+            problems.push("baseline_poll: at least 100ms (or `off`)".into());
+        }
 
         match (
             baseline,
@@ -457,6 +471,8 @@ impl RawConfig {
                 },
                 queue_capacity,
                 shutdown_grace,
+                max_body_bytes: max_body_bytes.unwrap_or(1 << 20),
+                baseline_poll,
             }),
             _ => Err(ConfigError { problems }),
         }

@@ -2,5 +2,9 @@
 //!
 //! - [`decode`]: the payload decoders the tap and the ingest API share — JSON records, KServe
 //!   V1 and V2 (Open Inference Protocol), CloudEvents, Arrow IPC.
+//! - [`server`]: the ingest API and the CloudEvents endpoint for KServe's payload logger.
+//! - [`feed`]: the thread that decodes queued payloads into the window.
 
 pub mod decode;
+pub mod feed;
+pub mod server;

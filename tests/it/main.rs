@@ -4,4 +4,7 @@ mod baseline;
 mod check;
 mod credit_example;
 mod harness;
+mod k8s;
+mod serve;
+mod sidecar;
 mod tap;

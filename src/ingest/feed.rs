@@ -1,0 +1,175 @@
+//! The feed: one thread that takes observed payloads off the queue, decodes them against the
+//! baseline's features and appends the rows to the window.
+//!
+//! Decoding runs here, never on the request workers, and outside the window's lock; the lock
+//! is held once per payload, to append its rows. A payload decoded against a baseline that was
+//! replaced meanwhile is decoded again against the new one, so rows never land in a window
+//! whose features are in another order.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
+
+use super::decode::{Decoded, Schema, decode};
+use crate::baseline::compiled::Baseline;
+use crate::engine::Shared;
+use crate::metrics::{ModelLabels, ReasonLabels, SourceLabels};
+use crate::observe::{Direction, Observation};
+
+/// While payloads arrive, the feed drains the queue every `BUSY_POLL` instead of blocking on it:
+/// a blocked receiver makes every `try_send` on the request path wake a thread (a futex call
+/// and two context switches per request, measured on the tap), a polling one costs the
+/// request path nothing. 5 ms delays a sample by at most that, which no evaluation notices.
+const BUSY_POLL: Duration = Duration::from_millis(5);
+/// Empty polls after which the feed blocks on the queue instead (an idle sidecar sleeps).
+const IDLE_POLLS: u32 = 200;
+/// How often a blocked feed looks at the stop flag.
+const IDLE_POLL: Duration = Duration::from_millis(100);
+
+/// The schema of a baseline's features, in baseline order.
+pub fn schema(baseline: &Baseline) -> Schema {
+    let features: Vec<_> = baseline
+        .features
+        .iter()
+        .map(|f| (f.name.clone(), f.kind()))
+        .collect();
+    Schema::new(&features)
+}
+
+/// Decodes payloads from `receiver` into `shared`'s window until `stop` is set or every sender
+/// is gone. Responses are decoded only when `observe_responses` is set (prediction drift);
+/// otherwise a response (for example one of KServe's logger events) is passed over.
+pub fn run(
+    shared: &Shared,
+    receiver: &Receiver<Observation>,
+    observe_responses: bool,
+    stop: &AtomicBool,
+) {
+    let mut current = shared.baseline();
+    let mut current_schema = schema(&current);
+    let mut empty_polls = 0u32;
+    loop {
+        let observation = if empty_polls < IDLE_POLLS {
+            match receiver.try_recv() {
+                Ok(observation) => observation,
+                Err(TryRecvError::Empty) => {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    empty_polls += 1;
+                    std::thread::sleep(BUSY_POLL);
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => return,
+            }
+        } else {
+            match receiver.recv_timeout(IDLE_POLL) {
+                Ok(observation) => observation,
+                Err(RecvTimeoutError::Timeout) if stop.load(Ordering::Relaxed) => return,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        };
+        empty_polls = 0;
+        let latest = shared.baseline();
+        if !Arc::ptr_eq(&latest, &current) {
+            current_schema = schema(&latest);
+            current = latest;
+        }
+        feed_one(
+            shared,
+            &observation,
+            &mut current,
+            &mut current_schema,
+            observe_responses,
+        );
+    }
+}
+
+/// Decodes one payload and appends its rows; counts what happened.
+pub fn feed_one(
+    shared: &Shared,
+    observation: &Observation,
+    baseline: &mut Arc<Baseline>,
+    schema: &mut Schema,
+    observe_responses: bool,
+) {
+    let model = &shared.model;
+    let decoded = match decode_observation(schema, observation) {
+        Ok(decoded) => decoded,
+        Err(reason) => {
+            count_error(shared, reason);
+            return;
+        }
+    };
+    if decoded.direction.unwrap_or(observation.direction) == Direction::Response
+        && !observe_responses
+    {
+        return;
+    }
+    let mut decoded = decoded;
+    let rows = {
+        let mut window = shared.lock_window();
+        let latest = shared.baseline();
+        if !Arc::ptr_eq(&latest, baseline) {
+            // Replaced while decoding: decode again (rare) for the new feature order.
+            *schema = self::schema(&latest);
+            *baseline = latest;
+            decoded = match decode_observation(schema, observation) {
+                Ok(decoded) => decoded,
+                Err(reason) => {
+                    drop(window);
+                    count_error(shared, reason);
+                    return;
+                }
+            };
+        }
+        let now = Instant::now();
+        let width = schema.len();
+        for row in decoded.rows(width) {
+            window.push(row, now);
+        }
+        decoded.rows
+    };
+    let metrics = &shared.metrics;
+    metrics
+        .samples_ingested
+        .get_or_create(&SourceLabels {
+            model: model.clone(),
+            source: observation.source.name().into(),
+        })
+        .inc_by(rows as u64);
+    for (reason, count) in decoded.dropped.by_reason() {
+        metrics.dropped(model, reason, count);
+    }
+    if decoded.unknown_fields > 0 {
+        metrics
+            .unknown_fields
+            .get_or_create(&ModelLabels {
+                model: model.clone(),
+            })
+            .inc_by(decoded.unknown_fields);
+    }
+}
+
+fn decode_observation(schema: &Schema, observation: &Observation) -> Result<Decoded, &'static str> {
+    decode(
+        schema,
+        observation.content_type.as_deref(),
+        observation.headers.as_ref(),
+        &observation.body,
+    )
+    .map_err(|e| e.reason())
+}
+
+fn count_error(shared: &Shared, reason: &'static str) {
+    shared
+        .metrics
+        .decode_errors
+        .get_or_create(&ReasonLabels {
+            model: shared.model.clone(),
+            reason: reason.into(),
+        })
+        .inc();
+}

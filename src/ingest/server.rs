@@ -1,0 +1,92 @@
+//! The ingest API: `POST /v1/ingest` for pushed payloads (JSON records, KServe V1 and V2,
+//! Arrow IPC), and `POST /` and `POST /v1/cloudevents` for KServe's payload logger
+//! (CloudEvents in binary, structured or batch mode).
+//!
+//! A payload is read up to `max_body_bytes`, queued for the feed with `try_send`, and answered
+//! `202 Accepted` at once: decoding happens on the feed's thread, and its outcome is counted in
+//! `/metrics` (`drifttap_decode_errors_total`, `drifttap_samples_dropped_total`), not reported
+//! per request. A full queue answers `503` with `Retry-After`, a body over the cap `413`.
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+
+use crate::observe::{Direction, Observation, Observer, Source};
+use crate::server::{Body, error, respond};
+
+/// The ingest handler's state.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    pub observer: Observer,
+    pub max_body_bytes: usize,
+}
+
+impl Ingest {
+    pub async fn handle(self, request: Request<Incoming>) -> Response<Body> {
+        let source = match request.uri().path() {
+            "/v1/ingest" => Source::Ingest,
+            "/" | "/v1/cloudevents" => Source::CloudEvents,
+            _ => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "not found (ingest endpoints: POST /v1/ingest, POST / and POST /v1/cloudevents for CloudEvents)",
+                );
+            }
+        };
+        if request.method() != Method::POST {
+            let mut response = error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "ingest endpoints are POST only",
+            );
+            response
+                .headers_mut()
+                .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
+            return response;
+        }
+        let (parts, body) = request.into_parts();
+        let body = match Limited::new(body, self.max_body_bytes).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                self.observer.count_drop("body_too_large", 1);
+                return error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!(
+                        "body larger than max_body_bytes ({} bytes)",
+                        self.max_body_bytes
+                    ),
+                );
+            }
+            // The client went away mid-body: nothing to answer.
+            Err(_) => return error(StatusCode::BAD_REQUEST, "incomplete request body"),
+        };
+        let content_type = parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let queued = self.observer.offer(Observation {
+            source,
+            direction: Direction::Request,
+            content_type,
+            headers: Some(parts.headers),
+            body,
+        });
+        if queued {
+            respond(
+                StatusCode::ACCEPTED,
+                "application/json",
+                "{\"queued\":true}\n",
+            )
+        } else {
+            let mut response = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the decode queue is full; the payload was dropped and counted",
+            );
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+            response
+        }
+    }
+}

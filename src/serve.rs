@@ -1,0 +1,335 @@
+//! `drifttap serve`: the sidecar assembled — the tap, the ingest API, the feed, the engine and
+//! the admin server around one [`Shared`] state — and its lifecycle: readiness once the
+//! listeners are bound, hot reload of the baseline (SIGHUP or a change of its files), and a
+//! graceful stop (SIGTERM: unready, stop accepting, drain in-flight requests within the grace
+//! period, stop the threads).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use crate::admin::Admin;
+use crate::baseline::compiled::{Baseline, BuildOptions, DEFAULT_MMD_ROWS};
+use crate::baseline::open::{OpenError, open};
+use crate::config::Config;
+use crate::engine::{Engine, Shared};
+use crate::ingest::feed;
+use crate::ingest::server::Ingest;
+use crate::metrics::{Metrics, ModelLabels};
+use crate::observe::queue;
+use crate::stats::Compute;
+use crate::tap::Tap;
+
+/// Why the baseline could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error(
+        "{path}: columns, exclude, numeric and categorical apply to a Parquet baseline; a compiled baseline's features were fixed by `drifttap baseline build`",
+        path = .0.display()
+    )]
+    SelectionOnCompiled(PathBuf),
+}
+
+/// Loads the configured baseline: a compiled one as it is, Parquet compiled with the
+/// configured selection (and the default MMD sample).
+pub fn load_baseline(config: &Config) -> Result<Baseline, LoadError> {
+    let compute = Compute::detect().with_threads(config.evaluation.threads);
+    let options = BuildOptions {
+        mmd_rows: if config.evaluation.mmd {
+            DEFAULT_MMD_ROWS
+        } else {
+            0
+        },
+        seed: 0,
+    };
+    let opened = open(&config.baseline, &config.selection, &options, &compute)?;
+    if opened.compiled && config.selection != Default::default() {
+        return Err(LoadError::SelectionOnCompiled(config.baseline.clone()));
+    }
+    Ok(opened.baseline)
+}
+
+/// The sidecar's listeners, bound before anything is served (so a port in use fails the start
+/// and tests can bind port 0).
+#[derive(Debug)]
+pub struct Listeners {
+    pub admin: TcpListener,
+    pub ingest: Option<TcpListener>,
+    pub tap: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds every configured address; the error names the one that failed.
+    pub async fn bind(config: &Config) -> Result<Listeners, BindError> {
+        let bind = |what: &'static str, address: SocketAddr| async move {
+            TcpListener::bind(address)
+                .await
+                .map_err(|source| BindError {
+                    what,
+                    address,
+                    source,
+                })
+        };
+        Ok(Listeners {
+            admin: bind("admin", config.admin).await?,
+            ingest: match config.listen {
+                Some(address) => Some(bind("ingest", address).await?),
+                None => None,
+            },
+            tap: match &config.tap {
+                Some(tap) => Some(bind("tap", tap.listen).await?),
+                None => None,
+            },
+        })
+    }
+
+    /// The bound addresses: (`admin`, `ingest`, `tap`) with what is listening.
+    pub fn addresses(&self) -> Vec<(&'static str, SocketAddr)> {
+        let mut out = Vec::new();
+        for (what, listener) in [
+            ("admin", Some(&self.admin)),
+            ("ingest", self.ingest.as_ref()),
+            ("tap", self.tap.as_ref()),
+        ] {
+            if let Some(address) = listener.and_then(|l| l.local_addr().ok()) {
+                out.push((what, address));
+            }
+        }
+        out
+    }
+}
+
+/// A listener that could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {address} ({what}): {source}")]
+pub struct BindError {
+    pub what: &'static str,
+    pub address: SocketAddr,
+    pub source: std::io::Error,
+}
+
+/// Runs the sidecar until `shutdown` resolves; `reload` asks for the baseline to be reloaded
+/// now. Returns once the servers have drained and the threads have stopped.
+pub async fn run(
+    config: Config,
+    baseline: Baseline,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()>,
+    reload: Arc<Notify>,
+) {
+    let compute = Compute::detect().with_threads(config.evaluation.threads);
+    let mut registry = Registry::default();
+    let metrics = Metrics::register(&mut registry, compute.backend.name());
+    metrics.initialise(&config.model);
+    let shared = Arc::new(Shared::new(
+        config.model.clone(),
+        baseline,
+        config.baseline.display().to_string(),
+        config.window,
+        metrics,
+    ));
+    let metrics = Arc::new(shared.metrics.clone());
+    let (observer, receiver) = queue(config.queue_capacity, config.model.clone(), metrics.clone());
+    let stop = Arc::new(AtomicBool::new(false));
+
+    let feed_thread = {
+        let (shared, stop) = (shared.clone(), stop.clone());
+        let observe_responses = config.tap.as_ref().is_some_and(|t| t.observe_responses);
+        std::thread::Builder::new()
+            .name("drifttap-feed".into())
+            .spawn(move || feed::run(&shared, &receiver, observe_responses, &stop))
+    };
+    let engine_thread = {
+        let engine = Engine::new(shared.clone(), config.evaluation.clone(), config.policy);
+        let stop = stop.clone();
+        std::thread::Builder::new()
+            .name("drifttap-engine".into())
+            .spawn(move || engine.run(&stop, |_| {}))
+    };
+    let (feed_thread, engine_thread) = match (feed_thread, engine_thread) {
+        (Ok(f), Ok(e)) => (f, e),
+        (f, e) => {
+            tracing::error!(
+                feed = f.is_ok(),
+                engine = e.is_ok(),
+                "cannot start the sidecar's threads"
+            );
+            stop.store(true, Ordering::Relaxed);
+            return;
+        }
+    };
+
+    for (what, address) in listeners.addresses() {
+        tracing::info!(server = what, %address, "listening");
+    }
+    tracing::info!(
+        model = %config.model,
+        baseline = %config.baseline.display(),
+        version = %shared.baseline().version,
+        features = shared.baseline().features.len(),
+        backend = compute.backend.name(),
+        "serving"
+    );
+    shared.listening.store(true, Ordering::Release);
+
+    // Data servers stop on `data_stop`; the admin server stays up while they drain, so
+    // `/readyz` reports the drain and `/metrics` can still be scraped.
+    let (data_stop, data_stopped) = watch::channel(false);
+    let (admin_stop, admin_stopped) = watch::channel(false);
+    let signal = |mut receiver: watch::Receiver<bool>| async move {
+        let _ = receiver.wait_for(|stopped| *stopped).await;
+    };
+    let grace = config.shutdown_grace;
+    let admin = Admin {
+        shared: shared.clone(),
+        registry: Arc::new(registry),
+    };
+    let admin_server = tokio::spawn(crate::server::serve(
+        listeners.admin,
+        move |request| admin.clone().handle(request),
+        signal(admin_stopped),
+        grace,
+    ));
+    let mut data_servers = Vec::new();
+    if let Some(listener) = listeners.ingest {
+        let ingest = Ingest {
+            observer: observer.clone(),
+            max_body_bytes: config.max_body_bytes,
+        };
+        data_servers.push(tokio::spawn(crate::server::serve(
+            listener,
+            move |request| ingest.clone().handle(request),
+            signal(data_stopped.clone()),
+            grace,
+        )));
+    }
+    if let (Some(listener), Some(tap_config)) = (listeners.tap, &config.tap) {
+        let tap = Tap::new(tap_config, config.model.clone(), observer.clone(), metrics);
+        data_servers.push(tokio::spawn(crate::server::serve(
+            listener,
+            move |request| tap.clone().handle(request),
+            signal(data_stopped.clone()),
+            grace,
+        )));
+    }
+    drop(observer);
+    let reloader = tokio::spawn(watch_baseline(
+        config.clone(),
+        shared.clone(),
+        reload,
+        signal(data_stopped.clone()),
+    ));
+
+    shutdown.await;
+    tracing::info!(?grace, "stopping: draining in-flight requests");
+    shared.listening.store(false, Ordering::Release);
+    let _ = data_stop.send(true);
+    for server in data_servers {
+        let _ = server.await;
+    }
+    let _ = reloader.await;
+    let _ = admin_stop.send(true);
+    let _ = admin_server.await;
+    stop.store(true, Ordering::Relaxed);
+    // Both threads look at the flag at least every 100 ms.
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = feed_thread.join();
+        let _ = engine_thread.join();
+    })
+    .await;
+    tracing::info!("stopped");
+}
+
+/// Reloads the baseline on `reload` and whenever its files change (polled every
+/// `baseline_poll`), until `stop`. A baseline that fails to load is counted and logged, and the
+/// one in use stays.
+async fn watch_baseline(
+    config: Config,
+    shared: Arc<Shared>,
+    reload: Arc<Notify>,
+    stop: impl Future<Output = ()>,
+) {
+    tokio::pin!(stop);
+    let path = config.baseline.clone();
+    let mut seen = fingerprint(&path);
+    let poll = config.baseline_poll;
+    loop {
+        let asked = tokio::select! {
+            () = &mut stop => return,
+            () = reload.notified() => true,
+            () = sleep_or_never(poll) => false,
+        };
+        let now = fingerprint(&path);
+        if !asked && now == seen {
+            continue;
+        }
+        seen = now;
+        let for_load = config.clone();
+        let loaded = tokio::task::spawn_blocking(move || load_baseline(&for_load)).await;
+        match loaded {
+            Ok(Ok(baseline)) => {
+                let version = baseline.version.clone();
+                if version == shared.baseline().version {
+                    tracing::info!(%version, "baseline unchanged");
+                    continue;
+                }
+                shared.replace_baseline(baseline, config.window);
+                tracing::info!(%version, "baseline reloaded");
+            }
+            Ok(Err(error)) => {
+                shared
+                    .metrics
+                    .baseline_load_errors
+                    .get_or_create(&ModelLabels {
+                        model: shared.model.clone(),
+                    })
+                    .inc();
+                tracing::error!(%error, "baseline reload failed; the previous baseline stays in use");
+            }
+            Err(join) => tracing::error!(error = %join, "baseline reload panicked"),
+        }
+    }
+}
+
+async fn sleep_or_never(period: Option<Duration>) {
+    match period {
+        Some(period) => tokio::time::sleep(period).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What changes when a baseline's files are replaced: for every file (a compiled baseline's
+/// manifest, the Parquet file, or each file of a directory) its path, length and modification
+/// time. Kubernetes updates a mounted ConfigMap or volume by swapping a symlink, which this
+/// follows.
+fn fingerprint(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    let manifest = path.join(crate::baseline::compiled::store::MANIFEST);
+    let mut out = Vec::new();
+    let mut stack = vec![if manifest.is_file() {
+        manifest
+    } else {
+        path.to_path_buf()
+    }];
+    while let Some(p) = stack.pop() {
+        match std::fs::metadata(&p) {
+            Ok(meta) if meta.is_dir() => {
+                if let Ok(entries) = std::fs::read_dir(&p) {
+                    stack.extend(entries.flatten().map(|e| e.path()));
+                }
+            }
+            Ok(meta) => out.push((p, meta.len(), meta.modified().ok())),
+            Err(_) => out.push((p, 0, None)),
+        }
+    }
+    out.sort();
+    out
+}

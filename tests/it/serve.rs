@@ -1,0 +1,465 @@
+//! `drifttap serve` end to end: the binary in front of a stub model, fed the bundled example's
+//! traffic through the tap, the ingest API and CloudEvents, scraped like Prometheus would.
+
+use std::time::Duration;
+
+use hyper::StatusCode;
+
+use crate::harness::{TempDir, drifttap, example};
+use crate::sidecar::{Sidecar, StubModel, get, post, v1_requests};
+
+/// The example's features that drift in `current-drifted.parquet` (baselines/credit/README.md).
+const DRIFTING: [&str; 5] = [
+    "annual_income",
+    "loan_amount",
+    "credit_score",
+    "card_utilisation",
+    "loan_purpose",
+];
+const STABLE: [&str; 7] = [
+    "age",
+    "term_months",
+    "debt_to_income",
+    "open_accounts",
+    "months_employed",
+    "home_ownership",
+    "employment_type",
+];
+
+/// Sends every request through the tap, one after another (the window keeps arrival order).
+async fn replay(sidecar: &Sidecar, requests: &[String]) {
+    let tap = sidecar.tap.expect("tap listening");
+    for body in requests {
+        let (status, text) = post(
+            tap,
+            "/v1/models/credit:predict",
+            &[("content-type", "application/json")],
+            body.clone(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+    }
+}
+
+fn evaluations(m: &crate::sidecar::Metrics) -> f64 {
+    m.value("drifttap_evaluations_total", &[("outcome", "ok")])
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stable_traffic_keeps_the_model_at_0_and_drifted_traffic_turns_it_to_1() {
+    let model = StubModel::start(Duration::ZERO).await;
+    let upstream = format!("http://{}", model.address);
+    let sidecar = Sidecar::start(
+        "",
+        &["--upstream", &upstream, "--tap-listen", "127.0.0.1:0"],
+    );
+
+    let stable = v1_requests("current-stable.parquet", 100);
+    replay(&sidecar, &stable).await;
+    let samples = |m: &crate::sidecar::Metrics| {
+        m.value("drifttap_window_samples", &[("model", "credit")])
+            .unwrap_or(0.0)
+    };
+    // The whole stable file in the window, then enough evaluations for the hysteresis.
+    let m = sidecar
+        .metrics_until(Duration::from_secs(60), |m| samples(m) == 5000.0)
+        .await;
+    assert_eq!(samples(&m), 5000.0, "{}", sidecar.log());
+    let seen = evaluations(&m);
+    let m = sidecar
+        .metrics_until(Duration::from_secs(60), |m| evaluations(m) >= seen + 3.0)
+        .await;
+    assert_eq!(
+        m.value("drifttap_model_drift", &[("model", "credit")]),
+        Some(0.0)
+    );
+    for feature in DRIFTING.iter().chain(&STABLE) {
+        assert_eq!(
+            m.value("drifttap_feature_drift", &[("feature", feature)]),
+            Some(0.0),
+            "{feature} on stable traffic"
+        );
+    }
+    assert_eq!(
+        m.value("drifttap_samples_ingested_total", &[("source", "tap")]),
+        Some(5000.0)
+    );
+    assert_eq!(
+        model.requests.load(std::sync::atomic::Ordering::SeqCst),
+        stable.len()
+    );
+
+    replay(&sidecar, &v1_requests("current-drifted.parquet", 100)).await;
+    let m = sidecar
+        .metrics_until(Duration::from_secs(60), |m| {
+            m.value("drifttap_model_drift", &[("model", "credit")]) == Some(1.0)
+                && DRIFTING
+                    .iter()
+                    .all(|f| m.value("drifttap_feature_drift", &[("feature", f)]) == Some(1.0))
+        })
+        .await;
+    assert_eq!(
+        m.value("drifttap_model_drift", &[("model", "credit")]),
+        Some(1.0),
+        "{}",
+        sidecar.log()
+    );
+    for feature in DRIFTING {
+        assert_eq!(
+            m.value("drifttap_feature_drift", &[("feature", feature)]),
+            Some(1.0),
+            "{feature} drifts"
+        );
+    }
+    for feature in STABLE {
+        assert_eq!(
+            m.value("drifttap_feature_drift", &[("feature", feature)]),
+            Some(0.0),
+            "{feature} does not drift"
+        );
+    }
+    assert_eq!(
+        m.value("drifttap_mmd_drift", &[("model", "credit")]),
+        Some(1.0)
+    );
+    // The status document is check's JSON for the window.
+    let (status, text) = get(sidecar.admin, "/v1/status").await;
+    assert_eq!(status, StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(json["drift"], true);
+    assert_eq!(json["current"]["rows"], 5000);
+    assert_eq!(json["features"].as_array().map(Vec::len), Some(12));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_traffic_reaches_the_model_and_is_counted() {
+    let model = StubModel::start(Duration::ZERO).await;
+    let upstream = format!("http://{}", model.address);
+    let sidecar = Sidecar::start(
+        "",
+        &["--upstream", &upstream, "--tap-listen", "127.0.0.1:0"],
+    );
+    let tap = sidecar.tap.expect("tap");
+    let json = [("content-type", "application/json")];
+    let payloads: [&'static str; 3] = [
+        "{not json",
+        r#"{"instances": [{"age": "thirty", "credit_score": 700, "shoe_size": 42}]}"#,
+        r#"{"instances": [{"age": 41, "annual_income": 1e999}]}"#,
+    ];
+    for body in payloads {
+        let (status, _) = post(tap, "/v1/models/credit:predict", &json, body).await;
+        assert_eq!(status, StatusCode::OK, "{body} reaches the model");
+    }
+    let bodies = model.bodies.lock().expect("lock").clone();
+    assert_eq!(
+        bodies.iter().map(|b| &b[..]).collect::<Vec<_>>(),
+        payloads.iter().map(|p| p.as_bytes()).collect::<Vec<_>>(),
+        "forwarded unchanged"
+    );
+    let m = sidecar
+        .metrics_until(Duration::from_secs(10), |m| {
+            m.value("drifttap_samples_ingested_total", &[("source", "tap")]) == Some(2.0)
+        })
+        .await;
+    assert_eq!(
+        m.value(
+            "drifttap_decode_errors_total",
+            &[("reason", "invalid_json")]
+        ),
+        Some(1.0),
+        "{}",
+        m.0
+    );
+    assert_eq!(
+        m.value(
+            "drifttap_samples_dropped_total",
+            &[("reason", "wrong_type")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        m.value(
+            "drifttap_samples_dropped_total",
+            &[("reason", "non_finite")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(m.value("drifttap_unknown_fields_total", &[]), Some(1.0));
+    assert_eq!(
+        m.value("drifttap_samples_ingested_total", &[("source", "tap")]),
+        Some(2.0),
+        "rows with a bad value still count for their other features"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_model_gives_502_and_the_sidecar_stays_healthy() {
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+        .local_addr()
+        .expect("address");
+    let upstream = format!("http://{dead}");
+    let sidecar = Sidecar::start(
+        "",
+        &["--upstream", &upstream, "--tap-listen", "127.0.0.1:0"],
+    );
+    let (status, text) = post(sidecar.tap.expect("tap"), "/predict", &[], "{}").await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{text}");
+    assert_eq!(get(sidecar.admin, "/healthz").await.0, StatusCode::OK);
+    assert_eq!(get(sidecar.admin, "/readyz").await.0, StatusCode::OK);
+    let m = sidecar.metrics().await;
+    assert_eq!(
+        m.value(
+            "drifttap_tap_upstream_errors_total",
+            &[("reason", "connect")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        m.value("drifttap_tap_requests_total", &[("code", "5xx")]),
+        Some(1.0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_in_flight_requests_and_exits_0() {
+    let model = StubModel::start(Duration::from_millis(800)).await;
+    let upstream = format!("http://{}", model.address);
+    let mut sidecar = Sidecar::start(
+        "",
+        &["--upstream", &upstream, "--tap-listen", "127.0.0.1:0"],
+    );
+    let tap = sidecar.tap.expect("tap");
+    let in_flight = tokio::spawn(async move { post(tap, "/predict", &[], "{}").await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    sidecar.signal("TERM");
+    let (status, _) = in_flight.await.expect("joined");
+    assert_eq!(status, StatusCode::OK, "the in-flight request completes");
+    let exit = tokio::task::block_in_place(|| sidecar.wait(Duration::from_secs(10)));
+    assert_eq!(exit.and_then(|s| s.code()), Some(0), "{}", sidecar.log());
+    assert!(
+        tokio::net::TcpStream::connect(tap).await.is_err(),
+        "no longer accepting"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ingest_api_and_cloudevents_feed_the_window() {
+    let sidecar = Sidecar::start("", &[]);
+    let ingest = sidecar.ingest.expect("ingest");
+    // Open Inference Protocol (KServe V2), one tensor per feature.
+    let v2 = r#"{"inputs": [
+        {"name": "age", "shape": [2], "datatype": "FP64", "data": [31, 45]},
+        {"name": "loan_purpose", "shape": [2], "datatype": "BYTES", "data": ["car", "medical"]}
+    ]}"#;
+    let (status, text) = post(
+        ingest,
+        "/v1/ingest",
+        &[("content-type", "application/json")],
+        v2,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{text}");
+    // KServe's payload logger: a binary-mode CloudEvent carrying a V1 request.
+    let (status, _) = post(
+        ingest,
+        "/",
+        &[
+            ("content-type", "application/json"),
+            ("ce-specversion", "1.0"),
+            ("ce-type", "org.kubeflow.serving.inference.request"),
+            ("ce-source", "http://localhost:9081/"),
+            ("ce-id", "2f9a7c1e"),
+            ("ce-inferenceservicename", "credit"),
+        ],
+        r#"{"instances": [{"age": 52, "home_ownership": "rent"}]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    // Its response event is not a sample of the inputs.
+    let (status, _) = post(
+        ingest,
+        "/",
+        &[
+            ("content-type", "application/json"),
+            ("ce-specversion", "1.0"),
+            ("ce-type", "org.kubeflow.serving.inference.response"),
+            ("ce-source", "http://localhost:9081/"),
+            ("ce-id", "2f9a7c1e"),
+        ],
+        r#"{"predictions": [0.2]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let m = sidecar
+        .metrics_until(Duration::from_secs(10), |m| {
+            m.value("drifttap_window_samples", &[]) == Some(3.0)
+        })
+        .await;
+    assert_eq!(
+        m.value("drifttap_samples_ingested_total", &[("source", "ingest")]),
+        Some(2.0),
+        "{}",
+        m.0
+    );
+    assert_eq!(
+        m.value(
+            "drifttap_samples_ingested_total",
+            &[("source", "cloudevents")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(m.value("drifttap_window_samples", &[]), Some(3.0));
+    // Not POST, not an endpoint.
+    assert_eq!(
+        get(ingest, "/v1/ingest").await.0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        post(ingest, "/nowhere", &[], "{}").await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_metric_the_readme_documents_is_exported_with_its_labels() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    // The metrics table: rows of `| `name` | type | labels | meaning |`.
+    let section = readme
+        .split("### Metrics")
+        .nth(1)
+        .expect("a Metrics section in the README");
+    let documented: Vec<(String, Vec<String>)> = section
+        .lines()
+        .take_while(|l| !l.starts_with("## ") && !l.starts_with("### "))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let name = cells
+                .get(1)?
+                .strip_prefix("`drifttap_")?
+                .strip_suffix('`')?;
+            let labels = cells
+                .get(3)?
+                .split(',')
+                .map(|s| s.trim().trim_matches('`').to_string())
+                .filter(|s| !s.is_empty() && s != "—")
+                .collect();
+            Some((format!("drifttap_{name}"), labels))
+        })
+        .collect();
+    assert!(documented.len() >= 20, "{documented:?}");
+    let model = StubModel::start(Duration::ZERO).await;
+    let upstream = format!("http://{}", model.address);
+    let sidecar = Sidecar::start(
+        "",
+        &["--upstream", &upstream, "--tap-listen", "127.0.0.1:0"],
+    );
+    replay(&sidecar, &v1_requests("current-stable.parquet", 500)).await;
+    let m = sidecar
+        .metrics_until(Duration::from_secs(60), |m| evaluations(m) >= 1.0)
+        .await;
+    for (name, labels) in &documented {
+        // A histogram's series are its `_bucket`, `_sum` and `_count`.
+        let series = match m.series(name) {
+            s if s.is_empty() => m.series(&format!("{name}_count")),
+            s => s,
+        };
+        assert!(!series.is_empty(), "{name} is not exported:\n{}", m.0);
+        for label in labels {
+            assert!(
+                series
+                    .iter()
+                    .any(|(l, _)| l.contains(&format!("{label}=\""))),
+                "{name} has no label {label}: {series:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_configuration_exits_64_naming_every_problem() {
+    let out = drifttap(&[
+        "serve",
+        "--eval-interval",
+        "soon",
+        "--window-size",
+        "1",
+        "--admin",
+        "nowhere",
+    ]);
+    assert_eq!(out.status.code(), Some(64));
+    let text = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "baseline: required",
+        "evaluation.interval",
+        "window.size",
+        "admin",
+    ] {
+        assert!(text.contains(needle), "{needle} in {text}");
+    }
+    let out = drifttap(&["serve", "--no-such-flag"]);
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "usage errors are configuration errors"
+    );
+}
+
+#[test]
+fn a_baseline_that_cannot_be_loaded_exits_66_naming_it() {
+    let out = drifttap(&["serve", "--baseline", "/nonexistent/train.parquet"]);
+    assert_eq!(out.status.code(), Some(66));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("/nonexistent/train.parquet"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_baseline_reloads_on_sighup_and_on_change_and_a_broken_one_is_kept_out() {
+    let dir = TempDir::new("reload");
+    let baseline = dir.path("train.parquet");
+    std::fs::copy(example("reference.parquet"), &baseline).expect("copied");
+    let sidecar = Sidecar::start_on(&baseline, "baseline_poll: 200ms\n", &[]);
+    let version = |m: &crate::sidecar::Metrics| {
+        let series = m.series("drifttap_baseline_info");
+        assert_eq!(series.len(), 1, "one baseline in use: {series:?}");
+        series[0].0.clone()
+    };
+    let first = version(&sidecar.metrics().await);
+
+    // A broken file in its place: counted, and the baseline in use stays.
+    std::fs::write(&baseline, b"PAR1 not really").expect("written");
+    let m = sidecar
+        .metrics_until(Duration::from_secs(10), |m| {
+            m.value("drifttap_baseline_load_errors_total", &[]) == Some(1.0)
+        })
+        .await;
+    assert_eq!(
+        m.value("drifttap_baseline_load_errors_total", &[]),
+        Some(1.0),
+        "{}",
+        sidecar.log()
+    );
+    assert_eq!(version(&m), first);
+    assert_eq!(get(sidecar.admin, "/readyz").await.0, StatusCode::OK);
+
+    // New training data (same features): picked up by the file poll.
+    std::fs::copy(example("current-stable.parquet"), &baseline).expect("copied");
+    let m = sidecar
+        .metrics_until(Duration::from_secs(10), |m| version(m) != first)
+        .await;
+    let second = version(&m);
+    assert_ne!(second, first, "{}", sidecar.log());
+
+    // SIGHUP reloads at once, even when the files look unchanged.
+    sidecar.signal("HUP");
+    let log_has = |needle: &str| sidecar.log().contains(needle);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !log_has("baseline unchanged") && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(log_has("SIGHUP"), "{}", sidecar.log());
+    assert!(log_has("baseline unchanged"), "{}", sidecar.log());
+}

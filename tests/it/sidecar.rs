@@ -1,0 +1,344 @@
+//! A harness for `drifttap serve` as users run it: the binary as a child process on loopback
+//! ports it reports in its JSON log, a stub model, traffic made from the bundled example's
+//! Parquet files, and a matcher for scraped metrics.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::net::TcpListener;
+
+use drifttap::baseline::read::{MISSING, Values, read_tables};
+use drifttap::server::{Body, respond, serve};
+
+use crate::harness::{TempDir, example};
+
+/// A running `drifttap serve`.
+pub struct Sidecar {
+    pub child: Child,
+    pub admin: SocketAddr,
+    pub ingest: Option<SocketAddr>,
+    pub tap: Option<SocketAddr>,
+    /// Everything it logged, for failure messages.
+    pub log: Arc<Mutex<String>>,
+    _dir: TempDir,
+}
+
+/// The YAML configuration of the tests: evaluations every 200 ms once 1 000 samples are in,
+/// a window the size of one example file, verdicts after two agreeing evaluations.
+pub const CONFIG: &str = "\
+model: credit
+exclude: [application_id, defaulted]
+window:
+  size: 5000
+evaluation:
+  interval: 200ms
+  min_samples: 1000
+  hysteresis: 2
+  permutations: 50
+shutdown_grace: 5s
+";
+
+impl Sidecar {
+    /// Starts the sidecar on the example's reference with `CONFIG` plus `extra` YAML and the
+    /// given flags, and waits until it has logged every listener it binds.
+    pub fn start(extra_yaml: &str, flags: &[&str]) -> Sidecar {
+        Sidecar::start_on(&example("reference.parquet"), extra_yaml, flags)
+    }
+
+    /// As [`Sidecar::start`], with another baseline.
+    pub fn start_on(reference: &str, extra_yaml: &str, flags: &[&str]) -> Sidecar {
+        let dir = TempDir::new(&format!("serve-{}", unique()));
+        let config = dir.path("drifttap.yaml");
+        std::fs::write(&config, format!("{CONFIG}{extra_yaml}")).expect("config written");
+        let mut args = vec![
+            "serve",
+            "--config",
+            &config,
+            "--baseline",
+            reference,
+            "--admin",
+            "127.0.0.1:0",
+            "--listen",
+            "127.0.0.1:0",
+        ];
+        args.extend_from_slice(flags);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_drifttap"))
+            .args(&args)
+            .env("DRIFTTAP_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let stderr = child.stderr.take().expect("piped");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) {
+                    let fields = &json["fields"];
+                    if fields["message"] == "listening" {
+                        let _ = sender.send((
+                            fields["server"].as_str().unwrap_or("").to_string(),
+                            fields["address"].as_str().unwrap_or("").to_string(),
+                        ));
+                    }
+                    if fields["message"] == "serving" {
+                        let _ = sender.send(("serving".into(), String::new()));
+                    }
+                }
+                let mut log = sink.lock().expect("log lock");
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut addresses = std::collections::HashMap::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match receiver.recv_timeout(left) {
+                Ok((what, _)) if what == "serving" => break,
+                Ok((what, address)) => {
+                    addresses.insert(what, address.parse::<SocketAddr>().expect("address"));
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "the sidecar did not start: {}",
+                        log.lock().expect("log lock")
+                    );
+                }
+            }
+        }
+        Sidecar {
+            child,
+            admin: addresses["admin"],
+            ingest: addresses.get("ingest").copied(),
+            tap: addresses.get("tap").copied(),
+            log,
+            _dir: dir,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log lock").clone()
+    }
+
+    /// Sends a signal (`TERM`, `HUP`) with kill(1).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name}");
+    }
+
+    /// Waits for the process to exit, at most `limit`.
+    pub fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// `/metrics`, parsed.
+    pub async fn metrics(&self) -> Metrics {
+        let (status, text) = get(self.admin, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        Metrics(text)
+    }
+
+    /// Polls `/metrics` until `done` holds, at most `limit`; the last scrape either way.
+    pub async fn metrics_until(&self, limit: Duration, done: impl Fn(&Metrics) -> bool) -> Metrics {
+        let deadline = Instant::now() + limit;
+        loop {
+            let metrics = self.metrics().await;
+            if done(&metrics) || Instant::now() > deadline {
+                return metrics;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unique() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Scraped OpenMetrics text.
+pub struct Metrics(pub String);
+
+impl Metrics {
+    /// The value of the one series of `name` whose labels include every `labels` pair.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        self.series(name)
+            .into_iter()
+            .find(|(l, _)| {
+                labels
+                    .iter()
+                    .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+            })
+            .map(|(_, v)| v)
+    }
+
+    /// Every series of `name` (exactly that name): its label text and value.
+    pub fn series(&self, name: &str) -> Vec<(String, f64)> {
+        self.0
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (head, value) = l.rsplit_once(' ')?;
+                let (series, labels) = match head.split_once('{') {
+                    Some((s, rest)) => (s, rest.trim_end_matches('}').to_string()),
+                    None => (head, String::new()),
+                };
+                let value: f64 = value.parse().ok()?;
+                (series == name).then_some((labels, value))
+            })
+            .collect()
+    }
+}
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+fn client() -> HttpClient {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// GET `path`: status and body text.
+pub async fn get(address: SocketAddr, path: &str) -> (StatusCode, String) {
+    let request = Request::get(format!("http://{address}{path}"))
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let response = client().request(request).await.expect("answered");
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// POST `body` to `path` with `headers`: status and body text.
+pub async fn post(
+    address: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> (StatusCode, String) {
+    let mut request = Request::post(format!("http://{address}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(body.into())).expect("request");
+    let response = client().request(request).await.expect("answered");
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// A model that answers every request with a fixed prediction after `delay`, and counts the
+/// requests and body bytes it received.
+pub struct StubModel {
+    pub address: SocketAddr,
+    pub requests: Arc<AtomicUsize>,
+    pub bodies: Arc<Mutex<Vec<Bytes>>>,
+}
+
+impl StubModel {
+    pub async fn start(delay: Duration) -> StubModel {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let requests = Arc::new(AtomicUsize::new(0));
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let (count, keep) = (requests.clone(), bodies.clone());
+        let handler = move |request: Request<hyper::body::Incoming>| {
+            let (count, keep) = (count.clone(), keep.clone());
+            async move {
+                let body = request
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                tokio::time::sleep(delay).await;
+                keep.lock().expect("bodies lock").push(body);
+                count.fetch_add(1, Ordering::SeqCst);
+                let response: hyper::Response<Body> = respond(
+                    StatusCode::OK,
+                    "application/json",
+                    r#"{"predictions":[0.1]}"#,
+                );
+                response
+            }
+        };
+        tokio::spawn(serve(
+            listener,
+            handler,
+            std::future::pending(),
+            Duration::ZERO,
+        ));
+        StubModel {
+            address,
+            requests,
+            bodies,
+        }
+    }
+}
+
+/// The example file `name` as KServe V1 requests of `batch` rows each, rows as objects keyed
+/// by column name (application_id, applied_at and defaulted left out as a client would).
+pub fn v1_requests(name: &str, batch: usize) -> Vec<String> {
+    let table = read_tables(&[example(name).into()], &[]).expect("example reads");
+    let mut rows: Vec<serde_json::Map<String, serde_json::Value>> =
+        vec![serde_json::Map::new(); table.rows];
+    for column in &table.columns {
+        if ["application_id", "defaulted"].contains(&column.name.as_str()) {
+            continue;
+        }
+        for (i, row) in rows.iter_mut().enumerate() {
+            let value = match &column.values {
+                Values::Numeric(v) if v[i].is_nan() => serde_json::Value::Null,
+                Values::Numeric(v) => serde_json::json!(v[i]),
+                Values::Categorical { codes, .. } if codes[i] == MISSING => serde_json::Value::Null,
+                Values::Categorical { names, codes } => {
+                    serde_json::Value::String(names[codes[i] as usize].clone())
+                }
+            };
+            row.insert(column.name.clone(), value);
+        }
+    }
+    rows.chunks(batch)
+        .map(|chunk| serde_json::json!({ "instances": chunk }).to_string())
+        .collect()
+}
