@@ -29,6 +29,39 @@ pub enum Command {
     /// status: 0 after a clean stop (SIGTERM), 64 bad configuration or usage, 66 the baseline
     /// cannot be loaded, 1 any other failure to start (such as an address in use).
     Serve(ServeArgs),
+    /// Print the Prometheus alert rules for drifttap's metrics, with the thresholds of a
+    /// configuration file (`alerts:`), as a rule file or a prometheus-operator PrometheusRule.
+    Rules(RulesArgs),
+}
+
+/// Arguments of `drifttap rules`.
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    /// The sidecar's YAML configuration (its `model` and `alerts` sections); defaults without.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Scope the rules to this model (default: the configuration's `model`; rules for every
+    /// model when neither names one).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Rules for every model, whatever the configuration names.
+    #[arg(long, conflicts_with = "model")]
+    pub all_models: bool,
+    /// `rules`: a Prometheus rule file; `prometheus-rule`: a prometheus-operator object.
+    #[arg(long, value_enum, default_value_t = RulesFormat::Rules)]
+    pub format: RulesFormat,
+    /// `metadata.name` of the PrometheusRule.
+    #[arg(long, default_value = "drifttap")]
+    pub name: String,
+    /// `metadata.namespace` of the PrometheusRule.
+    #[arg(long)]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Rules,
+    PrometheusRule,
 }
 
 /// Arguments of `drifttap serve`. Each is optional; see the README for the YAML file.

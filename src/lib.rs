@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`admin`]: `/metrics`, `/healthz`, `/readyz`, `/v1/status`, on their own listener.
+//! - [`alert`]: the Prometheus alert rules, built from the configuration's thresholds.
 //! - [`baseline`]: training and production data read from Parquet; compiled baselines.
 //! - [`cli`]: command-line definitions of the `drifttap` binary.
 //! - [`config`]: `serve`'s configuration (YAML, environment, flags), validated all at once.
@@ -40,6 +41,7 @@
 #![deny(unsafe_code)]
 
 pub mod admin;
+pub mod alert;
 pub mod baseline;
 pub mod check;
 pub mod cli;

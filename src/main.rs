@@ -16,8 +16,9 @@ use drifttap::baseline::select::Selection;
 use drifttap::check::{CheckOptions, check};
 use drifttap::cli::{
     BaselineCommand, BuildArgs, CheckArgs, Cli, Command, CorrectionArg, Format, KsMethodArg,
-    SelectionArgs, TestName,
+    RulesArgs, RulesFormat, SelectionArgs, TestName,
 };
+use drifttap::config::RawConfig;
 use drifttap::report;
 use drifttap::stats::Compute;
 use drifttap::stats::correction::Correction;
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
             ("baseline build", run_build(args).map(|()| false))
         }
         Command::Serve(args) => return serve::run_serve(args),
+        Command::Rules(args) => ("rules", run_rules(args).map(|()| false)),
     };
     match outcome {
         Ok(true) => ExitCode::from(1),
@@ -180,6 +182,39 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<bool> {
         None => print!("{text}"),
     }
     Ok(outcome.drift)
+}
+
+/// Runs `rules`: prints the alert rules.
+fn run_rules(args: &RulesArgs) -> anyhow::Result<()> {
+    use drifttap::alert::rules::{PrometheusRule, rules, to_yaml};
+    let raw = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            RawConfig::from_yaml(&text, &path.display().to_string())?
+        }
+        None => RawConfig::default(),
+    };
+    let (model, alerts) = raw.alert_settings(args.model.clone())?;
+    let model = if args.all_models { None } else { model };
+    let file = rules(model.as_deref(), &alerts);
+    let header = format!(
+        "# Prometheus alert rules for drifttap {}, printed by `drifttap rules`{}.\n",
+        env!("CARGO_PKG_VERSION"),
+        match &args.config {
+            Some(path) => format!(" from {}", path.display()),
+            None => " with the default thresholds".to_string(),
+        }
+    );
+    let text = match args.format {
+        RulesFormat::Rules => to_yaml(&file, &header),
+        RulesFormat::PrometheusRule => to_yaml(
+            &PrometheusRule::new(&args.name, args.namespace.as_deref(), file),
+            &header,
+        ),
+    };
+    print!("{text}");
+    Ok(())
 }
 
 /// The content hash of CURRENT's columns that the baseline has.

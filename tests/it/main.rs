@@ -5,6 +5,7 @@ mod check;
 mod credit_example;
 mod harness;
 mod k8s;
+mod rules;
 mod serve;
 mod sidecar;
 mod tap;
