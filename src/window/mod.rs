@@ -268,28 +268,8 @@ impl Window {
 mod tests {
     use super::*;
 
-    /// A value as a decoder would produce it.
-    enum Value {
-        Missing,
-        Number(f64),
-        Category(String),
-    }
-
-    impl Sample for Value {
-        fn number(&self) -> Option<f64> {
-            match self {
-                Value::Number(v) => Some(*v),
-                _ => None,
-            }
-        }
-
-        fn category(&self) -> Option<&str> {
-            match self {
-                Value::Category(c) => Some(c),
-                _ => None,
-            }
-        }
-    }
+    // The decoders' values, as the window receives them.
+    use crate::ingest::decode::Value;
 
     fn features() -> Vec<WindowFeature> {
         vec![

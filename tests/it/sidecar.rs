@@ -230,18 +230,8 @@ fn client() -> HttpClient {
 
 /// GET `path`: status and body text.
 pub async fn get(address: SocketAddr, path: &str) -> (StatusCode, String) {
-    let request = Request::get(format!("http://{address}{path}"))
-        .body(Full::new(Bytes::new()))
-        .expect("request");
-    let response = client().request(request).await.expect("answered");
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    let request = Request::get(format!("http://{address}{path}")).body(Full::new(Bytes::new()));
+    send(request.expect("request")).await
 }
 
 /// POST `body` to `path` with `headers`: status and body text.
@@ -255,7 +245,10 @@ pub async fn post(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let request = request.body(Full::new(body.into())).expect("request");
+    send(request.body(Full::new(body.into())).expect("request")).await
+}
+
+async fn send(request: Request<Full<Bytes>>) -> (StatusCode, String) {
     let response = client().request(request).await.expect("answered");
     let status = response.status();
     let body = response
