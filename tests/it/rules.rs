@@ -100,3 +100,38 @@ fn promtool_accepts_the_rules_and_their_unit_tests_pass() {
         );
     }
 }
+
+#[test]
+fn the_grafana_dashboard_queries_only_documented_metrics() {
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{ROOT}/alerts/grafana-dashboard.json"))
+            .expect("dashboard"),
+    )
+    .expect("valid JSON");
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).expect("README");
+    let metrics = readme
+        .split("### Metrics")
+        .nth(1)
+        .expect("a Metrics section");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(panels.len() >= 10);
+    let mut queried = 0;
+    for panel in panels {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("expr");
+            for name in expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|t| t.starts_with("drifttap_"))
+            {
+                let documented = name.strip_suffix("_bucket").unwrap_or(name);
+                assert!(
+                    metrics.contains(&format!("`{documented}`")),
+                    "panel {:?} queries {name}, which the README does not document",
+                    panel["title"]
+                );
+                queried += 1;
+            }
+        }
+    }
+    assert!(queried >= 20, "{queried} metric references");
+}
