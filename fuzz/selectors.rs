@@ -19,9 +19,18 @@ pub struct Selector {
 
 /// The input's first byte, modulo the length, picks one.
 pub const SELECTORS: [Selector; 9] = [
-    Selector { content_type: Some("application/json"), headers: CeHeaders::None },
-    Selector { content_type: None, headers: CeHeaders::None },
-    Selector { content_type: Some("application/cloudevents+json"), headers: CeHeaders::None },
+    Selector {
+        content_type: Some("application/json"),
+        headers: CeHeaders::None,
+    },
+    Selector {
+        content_type: None,
+        headers: CeHeaders::None,
+    },
+    Selector {
+        content_type: Some("application/cloudevents+json"),
+        headers: CeHeaders::None,
+    },
     Selector {
         content_type: Some("application/cloudevents-batch+json"),
         headers: CeHeaders::None,
@@ -30,13 +39,22 @@ pub const SELECTORS: [Selector; 9] = [
         content_type: Some("application/vnd.apache.arrow.stream"),
         headers: CeHeaders::None,
     },
-    Selector { content_type: Some("application/json"), headers: CeHeaders::Request },
-    Selector { content_type: None, headers: CeHeaders::Response },
+    Selector {
+        content_type: Some("application/json"),
+        headers: CeHeaders::Request,
+    },
+    Selector {
+        content_type: None,
+        headers: CeHeaders::Response,
+    },
     Selector {
         content_type: Some("application/x-www-form-urlencoded"),
         headers: CeHeaders::None,
     },
-    Selector { content_type: Some("text/plain; charset=utf-8"), headers: CeHeaders::None },
+    Selector {
+        content_type: Some("text/plain; charset=utf-8"),
+        headers: CeHeaders::None,
+    },
 ];
 
 /// Index of the selector for JSON.

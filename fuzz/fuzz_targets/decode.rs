@@ -46,7 +46,10 @@ fn headers(event_type: &str) -> HeaderMap {
         ("ce-type", event_type),
         ("ce-inferenceservicename", "credit"),
     ] {
-        headers.insert(name, HeaderValue::from_str(value).expect("ASCII header values"));
+        headers.insert(
+            name,
+            HeaderValue::from_str(value).expect("ASCII header values"),
+        );
     }
     headers
 }

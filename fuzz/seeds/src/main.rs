@@ -117,16 +117,25 @@ fn arrow_streams() -> Vec<Vec<u8>> {
         .with_precision_and_scale(10, 2)
         .expect("a valid decimal");
     let first = RecordBatch::try_from_iter([
-        ("age", Arc::new(Float64Array::from(vec![41.5, f64::NAN, -3.0])) as ArrayRef),
+        (
+            "age",
+            Arc::new(Float64Array::from(vec![41.5, f64::NAN, -3.0])) as ArrayRef,
+        ),
         ("income", Arc::new(income)),
-        ("home", Arc::new(StringArray::from(vec![Some("RENT"), None, Some("OWN")]))),
+        (
+            "home",
+            Arc::new(StringArray::from(vec![Some("RENT"), None, Some("OWN")])),
+        ),
         ("term", term),
         ("id", Arc::new(Int64Array::from(vec![1, 2, 3]))),
     ])
     .expect("columns of one length");
     let second = RecordBatch::try_from_iter([
         ("age", Arc::new(Int64Array::from(vec![36, 60])) as ArrayRef),
-        ("income", Arc::new(Float32Array::from(vec![0.5, f32::INFINITY]))),
+        (
+            "income",
+            Arc::new(Float32Array::from(vec![0.5, f32::INFINITY])),
+        ),
         ("home", Arc::new(BooleanArray::from(vec![Some(true), None]))),
         ("term", Arc::new(LargeStringArray::from(vec!["36", "60"]))),
         ("prediction", Arc::new(Int64Array::from(vec![1, 0]))),
@@ -148,11 +157,14 @@ fn arrow_streams() -> Vec<Vec<u8>> {
 
 /// Base64 with the standard alphabet and padding.
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

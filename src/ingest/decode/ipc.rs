@@ -4,10 +4,14 @@
 //! body makes it panic (`Buffer::slice_with_length`), which fuzzing found at once. This walks
 //! the stream the way its `StreamReader` does (optional continuation marker, metadata length,
 //! flatbuffer `Message`, body) and refuses, as [`DecodeError::InvalidArrow`], a message whose
-//! body runs past the stream, a buffer outside its message's body, or a negative length or
-//! count. Everything else (types, schema, array validity) arrow checks itself.
+//! body runs past the stream, a buffer outside its message's body, a negative length or
+//! count, or a negative fixed size in the schema (`FixedSizeBinary`, `FixedSizeList`, which
+//! arrow-data unwraps). Arrow checks the rest itself, mostly: it still panics on a buffer whose
+//! length is not a whole number of its elements and on a union's type ids shorter than its
+//! node, which cannot be told without re-implementing its reader; the decoder catches those
+//! (see [`super::arrow`]).
 
-use arrow_ipc::{Message, RecordBatch, root_as_message};
+use arrow_ipc::{Field, Message, RecordBatch, root_as_message};
 
 use super::DecodeError;
 use super::arrow::CONTINUATION;
@@ -35,6 +39,11 @@ pub(super) fn check(stream: &[u8]) -> Result<(), DecodeError> {
         let message = root_as_message(metadata).map_err(|_| invalid)?;
         let body_len = usize::try_from(message.bodyLength()).map_err(|_| invalid)?;
         rest = tail.get(body_len..).ok_or(invalid)?;
+        if let Some(schema) = message.header_as_schema() {
+            for field in schema.fields().iter().flatten() {
+                check_field(&field)?;
+            }
+        }
         if let Some(batch) = batch_of(&message) {
             check_batch(&batch, body_len)?;
         }
@@ -48,6 +57,24 @@ fn batch_of<'a>(message: &Message<'a>) -> Option<RecordBatch<'a>> {
             .header_as_dictionary_batch()
             .and_then(|dictionary| dictionary.data())
     })
+}
+
+/// A schema field and its children: no negative fixed size (arrow-data unwraps it as a
+/// `usize`). The flatbuffer verifier has bounded the nesting.
+fn check_field(field: &Field<'_>) -> Result<(), DecodeError> {
+    if field
+        .type_as_fixed_size_binary()
+        .is_some_and(|t| t.byteWidth() < 0)
+        || field
+            .type_as_fixed_size_list()
+            .is_some_and(|t| t.listSize() < 0)
+    {
+        return Err(DecodeError::InvalidArrow);
+    }
+    for child in field.children().iter().flatten() {
+        check_field(&child)?;
+    }
+    Ok(())
 }
 
 fn check_batch(batch: &RecordBatch<'_>, body_len: usize) -> Result<(), DecodeError> {
@@ -176,6 +203,41 @@ mod tests {
             super::super::arrow::decode(&schema, &bad),
             Err(DecodeError::InvalidArrow)
         );
+    }
+
+    #[test]
+    fn a_negative_fixed_size_binary_width_is_invalid_arrow_not_an_arrow_data_panic() {
+        // Fuzzing found arrow-data unwrapping a negative `FixedSizeBinary` byte width.
+        let column: ArrayRef = Arc::new(
+            arrow_array::FixedSizeBinaryArray::try_from_iter([[1u8, 2, 3, 4]].into_iter())
+                .expect("one value"),
+        );
+        let batch = arrow_array::RecordBatch::try_from_iter([("id", column)]).expect("a batch");
+        let mut good = Vec::new();
+        let mut writer = StreamWriter::try_new(&mut good, &batch.schema()).expect("a writer");
+        writer.write(&batch).expect("a batch");
+        writer.finish().expect("the end");
+        drop(writer);
+        // The schema is the first message: continuation, length, then its flatbuffer.
+        let meta_len = i32::from_le_bytes(good[4..8].try_into().expect("4 bytes")) as usize;
+        let message = root_as_message(&good[8..8 + meta_len]).expect("a message");
+        let field = message
+            .header_as_schema()
+            .and_then(|s| s.fields())
+            .expect("fields")
+            .get(0);
+        let width = field
+            .type_as_fixed_size_binary()
+            .expect("FixedSizeBinary")
+            ._tab;
+        let at = 8
+            + width.loc()
+            + usize::from(width.vtable().get(arrow_ipc::FixedSizeBinary::VT_BYTEWIDTH));
+        assert_eq!(good[at..at + 4], 4i32.to_le_bytes());
+        let mut bad = good.clone();
+        bad[at..at + 4].copy_from_slice(&(-4i32).to_le_bytes());
+        assert_eq!(check(&good), Ok(()));
+        assert_eq!(check(&bad), Err(DecodeError::InvalidArrow));
     }
 
     #[test]
