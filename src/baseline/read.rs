@@ -614,6 +614,12 @@ fn append_categories(
         }
         DataType::Dictionary(_, _) => {
             let a = array.as_any_dictionary();
+            if a.values().is_empty() {
+                // No value to point at: every row is missing (arrow's `normalized_keys` panics
+                // on an empty dictionary, which writers produce for an all-null column).
+                out.extend(std::iter::repeat_n(MISSING, array.len()));
+                return;
+            }
             let keys = a.normalized_keys();
             let values = a.values();
             let mut dictionary = Vec::new();
@@ -773,6 +779,23 @@ mod tests {
             ),
             ("tags", Arc::new(list.finish())),
         ])
+    }
+
+    #[test]
+    fn an_all_null_dictionary_column_is_missing_values_not_an_arrow_panic() {
+        // Keys all null over an empty dictionary, as writers produce for an all-null column:
+        // arrow's `normalized_keys` panics on it.
+        let array: ArrayRef = Arc::new(
+            arrow_array::DictionaryArray::<DictKey>::try_new(
+                arrow_array::Int32Array::from(vec![None, None, None]),
+                Arc::new(StringArray::from(Vec::<&str>::new())),
+            )
+            .expect("valid dictionary"),
+        );
+        let (mut names, mut index, mut codes) = (Vec::new(), HashMap::new(), Vec::new());
+        append_categories(&array, &mut names, &mut index, &mut codes);
+        assert_eq!(codes, vec![MISSING; 3]);
+        assert!(names.is_empty());
     }
 
     #[test]
