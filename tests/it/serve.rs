@@ -463,3 +463,29 @@ async fn the_baseline_reloads_on_sighup_and_on_change_and_a_broken_one_is_kept_o
     assert!(log_has("SIGHUP"), "{}", sidecar.log());
     assert!(log_has("baseline unchanged"), "{}", sidecar.log());
 }
+
+/// The first ```yaml block after `heading` in the README.
+fn readme_yaml(heading: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let section = &readme[readme.find(heading).expect("heading")..];
+    let start = section.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
+    let end = start + section[start..].find("```").expect("closed");
+    section[start..end].to_string()
+}
+
+#[test]
+fn the_configuration_the_readme_shows_is_valid() {
+    use drifttap::config::{Overrides, RawConfig};
+    let config = RawConfig::from_yaml(&readme_yaml("### Configuration"), "README")
+        .expect("parses")
+        .resolve(Overrides::default())
+        .expect("valid");
+    assert_eq!(config.model, "credit");
+    assert!(config.tap.is_some());
+    let alerts = RawConfig::from_yaml(&readme_yaml("## Alert rules"), "README")
+        .expect("parses")
+        .alert_settings(None)
+        .expect("valid");
+    assert_eq!(alerts.1, drifttap::config::AlertsConfig::default());
+}
