@@ -108,7 +108,7 @@ impl Tap {
     /// Forwards one request to the model and its answer back.
     pub async fn handle(self, request: Request<Incoming>) -> Response<TapBody> {
         let (mut parts, body) = request.into_parts();
-        let content_type = content_type(&parts.headers);
+        let content_type = content_type_of(&parts.headers);
         let mut uri = http::uri::Parts::default();
         uri.scheme = Some(http::uri::Scheme::HTTP);
         uri.authority = Some(self.upstream.clone());
@@ -190,11 +190,8 @@ impl Tap {
     }
 }
 
-fn content_type(headers: &http::HeaderMap) -> Option<String> {
-    content_type_of(headers)
-}
-
-fn content_type_of(headers: &http::HeaderMap) -> Option<String> {
+/// The Content-Type header, if it is text.
+pub(crate) fn content_type_of(headers: &http::HeaderMap) -> Option<String> {
     headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -13,6 +13,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use crate::observe::{Direction, Observation, Observer, Source};
 use crate::server::{Body, error, respond};
+use crate::tap::content_type_of;
 
 /// The ingest handler's state.
 #[derive(Debug, Clone)]
@@ -59,11 +60,7 @@ impl Ingest {
             // The client went away mid-body: nothing to answer.
             Err(_) => return error(StatusCode::BAD_REQUEST, "incomplete request body"),
         };
-        let content_type = parts
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let content_type = content_type_of(&parts.headers);
         let queued = self.observer.offer(Observation {
             source,
             direction: Direction::Request,
