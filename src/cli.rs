@@ -97,6 +97,12 @@ pub struct ServeArgs {
     /// Bytes of a body copied for decoding, and the ingest API's body limit (default 1 MiB).
     #[arg(long, value_name = "BYTES")]
     pub max_body_bytes: Option<String>,
+    /// Where drift notifications are POSTed when the model's verdict turns on (off unless set).
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// File with the secret notifications are signed with (HMAC-SHA256).
+    #[arg(long, value_name = "FILE")]
+    pub webhook_secret_file: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

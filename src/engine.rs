@@ -124,10 +124,31 @@ pub enum Tick {
         report: Box<CheckReport>,
         transitions: Vec<Transition>,
         elapsed: Duration,
+        /// The baseline the window was tested against.
+        baseline: Arc<Baseline>,
+        /// Samples in the window evaluated, and the wall-clock times of its oldest and newest.
+        samples: usize,
+        span: Option<(SystemTime, SystemTime)>,
     },
     Failed {
         error: String,
     },
+}
+
+/// An evaluation, as the engine hands it to whoever acts on a verdict change.
+#[derive(Debug)]
+pub struct Evaluation<'a> {
+    /// The raw report (before hysteresis).
+    pub report: &'a CheckReport,
+    /// The verdicts after this evaluation.
+    pub verdicts: &'a Verdicts,
+    pub baseline: &'a Baseline,
+    pub baseline_path: &'a str,
+    /// Samples in the window, and the wall-clock times of its oldest and newest.
+    pub samples: usize,
+    pub span: Option<(SystemTime, SystemTime)>,
+    /// When the evaluation finished.
+    pub at: SystemTime,
 }
 
 /// The evaluation loop's state.
@@ -163,7 +184,8 @@ impl Engine {
             outcome: name.into(),
         };
         let started = Instant::now();
-        let snapshot = {
+        let wall = SystemTime::now();
+        let (snapshot, span) = {
             let mut window = shared.lock_window();
             window.expire(started);
             shared
@@ -181,7 +203,12 @@ impl Engine {
                     samples: window.len(),
                 };
             }
-            window.snapshot()
+            // Arrival instants as wall-clock times, measured back from now.
+            let ago = |t: Instant| wall - started.saturating_duration_since(t);
+            let span = window
+                .span()
+                .map(|(oldest, newest)| (ago(oldest), ago(newest)));
+            (window.snapshot(), span)
         };
         let baseline = shared.baseline();
         let options = CheckOptions {
@@ -240,6 +267,9 @@ impl Engine {
             report: Box::new(report),
             transitions,
             elapsed,
+            baseline,
+            samples: snapshot.rows,
+            span,
         }
     }
 
@@ -269,8 +299,12 @@ impl Engine {
     }
 
     /// Evaluates every interval until `stop` is set, logging each outcome and passing each
-    /// transition to `on_transition`.
-    pub fn run(mut self, stop: &AtomicBool, mut on_transition: impl FnMut(&Transition)) {
+    /// transition, with the evaluation that caused it, to `on_transition`.
+    pub fn run(
+        mut self,
+        stop: &AtomicBool,
+        mut on_transition: impl FnMut(&Transition, &Evaluation<'_>),
+    ) {
         let mut next = Instant::now() + self.config.interval;
         while !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
@@ -292,6 +326,9 @@ impl Engine {
                     report,
                     transitions,
                     elapsed,
+                    baseline,
+                    samples,
+                    span,
                 } => {
                     tracing::info!(
                         drift = self.verdicts.model.drifting,
@@ -299,9 +336,18 @@ impl Engine {
                         elapsed_ms = elapsed.as_secs_f64() * 1e3,
                         "evaluated"
                     );
+                    let evaluation = Evaluation {
+                        report: &report,
+                        verdicts: &self.verdicts,
+                        baseline: &baseline,
+                        baseline_path: &self.shared.baseline_path,
+                        samples,
+                        span,
+                        at: SystemTime::now(),
+                    };
                     for t in &transitions {
                         tracing::warn!(transition = ?t, "verdict changed");
-                        on_transition(t);
+                        on_transition(t, &evaluation);
                     }
                 }
             }

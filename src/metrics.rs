@@ -55,7 +55,8 @@ pub struct SourceLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
     pub model: String,
-    /// `ok`, `skipped` (too few samples) or `error`.
+    /// Evaluations: `ok`, `skipped` (too few samples) or `error`; webhook deliveries: one of
+    /// [`crate::alert::notify::OUTCOMES`].
     pub outcome: String,
 }
 
@@ -109,6 +110,9 @@ pub struct Metrics {
     pub tap_upstream_errors: Family<ReasonLabels, Counter>,
     pub baseline_info: Family<BaselineLabels, Gauge>,
     pub baseline_load_errors: Family<ModelLabels, Counter>,
+    pub webhook_deliveries: Family<OutcomeLabels, Counter>,
+    pub webhook_pending: Family<ModelLabels, Gauge>,
+    pub webhook_failing: Family<ModelLabels, Gauge>,
 }
 
 /// Buckets of the evaluation duration: 1 ms to about 65 s.
@@ -144,6 +148,9 @@ impl Metrics {
             tap_upstream_errors: Family::default(),
             baseline_info: Family::default(),
             baseline_load_errors: Family::default(),
+            webhook_deliveries: Family::default(),
+            webhook_pending: Family::default(),
+            webhook_failing: Family::default(),
         };
         macro_rules! register {
             ($($name:literal, $help:literal, $field:ident;)*) => {
@@ -175,6 +182,9 @@ impl Metrics {
             "drifttap_tap_upstream_errors", "Requests the model did not answer, by reason (connect, timeout)", tap_upstream_errors;
             "drifttap_baseline_info", "The loaded baseline's version", baseline_info;
             "drifttap_baseline_load_errors", "Baseline reloads that failed (the previous baseline stays)", baseline_load_errors;
+            "drifttap_webhook_deliveries", "Retraining webhook deliveries and attempts, by outcome (delivered, retried, rejected, failed, dropped, suppressed)", webhook_deliveries;
+            "drifttap_webhook_pending", "Drift episodes waiting for delivery to the retraining webhook", webhook_pending;
+            "drifttap_webhook_failing", "1 while the latest delivery to the retraining webhook did not succeed", webhook_failing;
         }
         registry.register(
             "drifttap_build",
@@ -269,6 +279,12 @@ impl Metrics {
                 outcome: outcome.into(),
             }));
         }
+        for outcome in crate::alert::notify::OUTCOMES {
+            drop(self.webhook_deliveries.get_or_create(&OutcomeLabels {
+                model: model.into(),
+                outcome: outcome.into(),
+            }));
+        }
         for code in ["2xx", "3xx", "4xx", "5xx"] {
             drop(self.tap_requests.get_or_create(&TapLabels {
                 model: model.into(),
@@ -281,6 +297,8 @@ impl Metrics {
         drop(self.mmd_drift.get_or_create(&labels));
         drop(self.window_samples.get_or_create(&labels));
         drop(self.evaluation_duration.get_or_create(&labels));
+        drop(self.webhook_pending.get_or_create(&labels));
+        drop(self.webhook_failing.get_or_create(&labels));
     }
 
     /// Counts a drop of `count` samples or values for `reason`.

@@ -16,9 +16,11 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
 use crate::admin::Admin;
+use crate::alert::notify::{self, NotifyError, Pod};
 use crate::baseline::compiled::{Baseline, BuildOptions, DEFAULT_MMD_ROWS};
 use crate::baseline::open::{OpenError, open};
 use crate::config::Config;
+use crate::detect::Transition;
 use crate::engine::{Engine, Shared};
 use crate::ingest::feed;
 use crate::ingest::server::Ingest;
@@ -118,14 +120,15 @@ pub struct BindError {
 }
 
 /// Runs the sidecar until `shutdown` resolves; `reload` asks for the baseline to be reloaded
-/// now. Returns once the servers have drained and the threads have stopped.
+/// now. Returns once the servers have drained and the threads have stopped; an error when the
+/// webhook's secret or CA file cannot be used (nothing was started then).
 pub async fn run(
     config: Config,
     baseline: Baseline,
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
     reload: Arc<Notify>,
-) {
+) -> Result<(), NotifyError> {
     let compute = Compute::detect().with_threads(config.evaluation.threads);
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry, compute.backend.name());
@@ -140,6 +143,20 @@ pub async fn run(
     let metrics = Arc::new(shared.metrics.clone());
     let (observer, receiver) = queue(config.queue_capacity, config.model.clone(), metrics.clone());
     let stop = Arc::new(AtomicBool::new(false));
+    let (notifier_stop, notifier_stopped) = watch::channel(false);
+    let notifier = match &config.webhook {
+        Some(webhook) => {
+            let mut stopped = notifier_stopped;
+            let (notifier, task) =
+                notify::start(webhook, &config.model, (*metrics).clone(), async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })?;
+            tracing::info!(url = %webhook.url, "retraining webhook on");
+            Some((notifier, task))
+        }
+        None => None,
+    };
+    let (notifier, notifier_task) = notifier.unzip();
 
     let feed_thread = {
         let (shared, stop) = (shared.clone(), stop.clone());
@@ -151,9 +168,19 @@ pub async fn run(
     let engine_thread = {
         let engine = Engine::new(shared.clone(), config.evaluation.clone(), config.policy);
         let stop = stop.clone();
+        let model = config.model.clone();
+        let pod = Pod::from_env(&|name| std::env::var(name).ok());
         std::thread::Builder::new()
             .name("drifttap-engine".into())
-            .spawn(move || engine.run(&stop, |_| {}))
+            .spawn(move || {
+                engine.run(&stop, |transition, evaluation| {
+                    if let (Transition::Model { drifting: true }, Some(notifier)) =
+                        (transition, &notifier)
+                    {
+                        notifier.notify(notify::notification(&model, &pod, evaluation));
+                    }
+                })
+            })
     };
     let (feed_thread, engine_thread) = match (feed_thread, engine_thread) {
         (Ok(f), Ok(e)) => (f, e),
@@ -164,7 +191,7 @@ pub async fn run(
                 "cannot start the sidecar's threads"
             );
             stop.store(true, Ordering::Relaxed);
-            return;
+            return Ok(());
         }
     };
 
@@ -246,7 +273,13 @@ pub async fn run(
         let _ = engine_thread.join();
     })
     .await;
+    // After the engine: its last evaluation may still have queued an episode.
+    let _ = notifier_stop.send(true);
+    if let Some(task) = notifier_task {
+        let _ = task.await;
+    }
     tracing::info!("stopped");
+    Ok(())
 }
 
 /// Reloads the baseline on `reload` and whenever its files change (polled every

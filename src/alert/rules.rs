@@ -37,7 +37,7 @@ pub struct RuleFile {
 }
 
 /// The alert names, in the order the rules list them.
-pub const ALERTS: [&str; 8] = [
+pub const ALERTS: [&str; 9] = [
     "DrifttapModelDrift",
     "DrifttapFeatureDrift",
     "DrifttapMultivariateDrift",
@@ -45,6 +45,7 @@ pub const ALERTS: [&str; 8] = [
     "DrifttapSamplesDropped",
     "DrifttapDecodeErrors",
     "DrifttapBaselineLoadFailing",
+    "DrifttapWebhookFailing",
     "DrifttapSidecarDown",
 ];
 
@@ -155,6 +156,15 @@ pub fn rules(model: Option<&str>, alerts: &AlertsConfig) -> RuleFile {
             "warning",
             "Model {{ $labels.model }}: a new baseline failed to load",
             "A baseline reload (file change or SIGHUP) failed; the previous baseline stays in use (drifttap_baseline_info shows its version). The sidecar log names the file and the problem.",
+        ),
+        rule(
+            "DrifttapWebhookFailing",
+            format!("max by (model) (drifttap_webhook_failing{selector}) == 1"),
+            alerts.webhook_failing_for,
+            None,
+            "warning",
+            "Model {{ $labels.model }}: drift notifications do not reach the retraining webhook",
+            "The latest delivery of a drift episode to the retraining webhook failed, and the sidecar keeps retrying (drifttap_webhook_deliveries_total{outcome=\"retried\"}), or the receiver refused it (outcome rejected: a wrong secret or URL) or it was given up (failed). The sidecar log names the episode key and the receiver's answer.",
         ),
         rule(
             "DrifttapSidecarDown",

@@ -67,6 +67,139 @@ pub struct RawConfig {
     /// Thresholds of the Prometheus alert rules `drifttap rules` prints.
     #[serde(default)]
     pub alerts: RawAlerts,
+    /// The retraining webhook, called when the model's drift verdict turns on.
+    #[serde(default)]
+    pub webhook: RawWebhook,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    /// Where drift notifications are POSTed, e.g.
+    /// `http://drifttap-retrainer.drifttap.svc:8080/v1/drift`. The webhook is off unless set.
+    pub url: Option<String>,
+    /// File holding the shared secret the body is signed with (HMAC-SHA256). Required with
+    /// `url`. Read again before every delivery, so a rotated Kubernetes Secret takes effect
+    /// without a restart; surrounding whitespace (a trailing newline) is not part of it.
+    pub secret_file: Option<PathBuf>,
+    /// PEM file of extra CA certificates trusted for an `https://` URL, besides the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Time one delivery attempt may take. Default `10s`.
+    pub timeout: Option<String>,
+    /// The first retry's delay; each further retry doubles it, with jitter. Default `1s`.
+    pub retry_initial_interval: Option<String>,
+    /// The longest delay between retries. Default `1m`.
+    pub retry_max_interval: Option<String>,
+    /// How long an undelivered episode is retried before it is given up (and counted as
+    /// `failed`). Default `24h`.
+    pub give_up_after: Option<String>,
+    /// After an episode is delivered, later episodes of the model are not sent for this long
+    /// (counted as `suppressed`), so a flapping verdict does not start one retraining after
+    /// another. Default `1h`.
+    pub cooldown: Option<String>,
+    /// Episodes waiting for delivery; when full, a new one is dropped (and counted). Default 16.
+    pub queue_capacity: Option<usize>,
+}
+
+/// The validated webhook settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookConfig {
+    pub url: reqwest::Url,
+    pub secret_file: PathBuf,
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Duration,
+    pub retry_initial_interval: Duration,
+    pub retry_max_interval: Duration,
+    pub give_up_after: Duration,
+    pub cooldown: Duration,
+    pub queue_capacity: usize,
+}
+
+impl RawWebhook {
+    /// Validated, defaults filled in, `None` when no URL is set; problems are added to
+    /// `problems`.
+    fn resolve(
+        self,
+        url: Option<String>,
+        secret_file: Option<PathBuf>,
+        problems: &mut Vec<String>,
+    ) -> Option<WebhookConfig> {
+        let url = url.or(self.url);
+        let secret_file = secret_file.or(self.secret_file);
+        let Some(url) = url else {
+            if secret_file.is_some() {
+                problems.push("webhook.secret_file: set, but webhook.url is not".into());
+            }
+            return None;
+        };
+        let url = match reqwest::Url::parse(&url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+            Ok(_) => {
+                problems.push(format!(
+                    "webhook.url: `{url}` must be an http:// or https:// URL with a host"
+                ));
+                None
+            }
+            Err(e) => {
+                problems.push(format!("webhook.url: `{url}` is not a URL ({e})"));
+                None
+            }
+        };
+        if secret_file.is_none() {
+            problems.push(
+                "webhook.secret_file: required with webhook.url (--webhook-secret-file, DRIFTTAP_WEBHOOK_SECRET_FILE); notifications are always signed".into(),
+            );
+        }
+        let mut duration = |name: &str, value: Option<String>, default: &str| {
+            let text = value.unwrap_or_else(|| default.into());
+            match parse_duration(&text) {
+                Ok(d) if d > Duration::ZERO => Some(d),
+                Ok(_) => {
+                    problems.push(format!("webhook.{name}: must be more than 0, got {text}"));
+                    None
+                }
+                Err(e) => {
+                    problems.push(format!("webhook.{name}: {e}"));
+                    None
+                }
+            }
+        };
+        let timeout = duration("timeout", self.timeout, "10s");
+        let initial = duration("retry_initial_interval", self.retry_initial_interval, "1s");
+        let max = duration("retry_max_interval", self.retry_max_interval, "1m");
+        let give_up_after = duration("give_up_after", self.give_up_after, "24h");
+        let cooldown = match self.cooldown.as_deref() {
+            // A zero cooldown is allowed: every episode is sent.
+            Some(text) => parse_duration(text)
+                .map_err(|e| problems.push(format!("webhook.cooldown: {e}")))
+                .ok(),
+            None => Some(Duration::from_secs(3600)),
+        };
+        if let (Some(initial), Some(max)) = (initial, max)
+            && initial > max
+        {
+            problems.push(format!(
+                "webhook.retry_initial_interval ({}) is longer than webhook.retry_max_interval ({})",
+                format_duration(initial),
+                format_duration(max)
+            ));
+        }
+        let queue_capacity = self.queue_capacity.unwrap_or(16);
+        if queue_capacity == 0 {
+            problems.push("webhook.queue_capacity: must be at least 1".into());
+        }
+        Some(WebhookConfig {
+            url: url?,
+            secret_file: secret_file?,
+            ca_file: self.ca_file,
+            timeout: timeout?,
+            retry_initial_interval: initial?,
+            retry_max_interval: max?,
+            give_up_after: give_up_after?,
+            cooldown: cooldown?,
+            queue_capacity,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
@@ -83,6 +216,9 @@ pub struct RawAlerts {
     /// How long payloads are dropped or undecodable before those alerts fire.
     /// Default `10m`.
     pub dropped_for: Option<String>,
+    /// How long deliveries to the retraining webhook fail before `DrifttapWebhookFailing`.
+    /// Default `15m` (a receiver restarting for a few minutes is retried through).
+    pub webhook_failing_for: Option<String>,
     /// How long a sidecar is unscrapable before `DrifttapSidecarDown`. Default `5m`.
     pub down_for: Option<String>,
     /// The range of the rules' `rate()` and `increase()`: at least four scrape intervals.
@@ -104,6 +240,7 @@ pub struct AlertsConfig {
     pub keep_firing_for: Duration,
     pub no_traffic_for: Duration,
     pub dropped_for: Duration,
+    pub webhook_failing_for: Duration,
     pub down_for: Duration,
     pub rate_window: Duration,
     pub up_selector: String,
@@ -117,6 +254,7 @@ impl Default for AlertsConfig {
             keep_firing_for: Duration::from_secs(1800),
             no_traffic_for: Duration::from_secs(900),
             dropped_for: Duration::from_secs(600),
+            webhook_failing_for: Duration::from_secs(900),
             down_for: Duration::from_secs(300),
             rate_window: Duration::from_secs(300),
             up_selector: r#"job=~".*drifttap.*""#.to_string(),
@@ -149,6 +287,11 @@ impl RawAlerts {
                 defaults.no_traffic_for,
             ),
             dropped_for: duration("dropped_for", &self.dropped_for, defaults.dropped_for),
+            webhook_failing_for: duration(
+                "webhook_failing_for",
+                &self.webhook_failing_for,
+                defaults.webhook_failing_for,
+            ),
             down_for: duration("down_for", &self.down_for, defaults.down_for),
             rate_window: duration("rate_window", &self.rate_window, defaults.rate_window),
             up_selector: self.up_selector.clone().unwrap_or(defaults.up_selector),
@@ -228,6 +371,7 @@ pub struct Config {
     /// How often the baseline's files are looked at for a change (hot reload).
     pub baseline_poll: Option<Duration>,
     pub alerts: AlertsConfig,
+    pub webhook: Option<WebhookConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -271,13 +415,15 @@ pub struct Overrides {
     pub eval_interval: Option<String>,
     pub window_size: Option<String>,
     pub max_body_bytes: Option<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_secret_file: Option<String>,
 }
 
 /// Where an environment variable lands in [`Overrides`].
 type EnvField = fn(&mut Overrides) -> &mut Option<String>;
 
 /// Each override's environment variable.
-pub const ENV: [(&str, EnvField); 8] = [
+pub const ENV: [(&str, EnvField); 10] = [
     ("DRIFTTAP_MODEL", |o| &mut o.model),
     ("DRIFTTAP_UPSTREAM", |o| &mut o.upstream),
     ("DRIFTTAP_TAP_LISTEN", |o| &mut o.tap_listen),
@@ -286,6 +432,10 @@ pub const ENV: [(&str, EnvField); 8] = [
     ("DRIFTTAP_EVAL_INTERVAL", |o| &mut o.eval_interval),
     ("DRIFTTAP_WINDOW_SIZE", |o| &mut o.window_size),
     ("DRIFTTAP_MAX_BODY_BYTES", |o| &mut o.max_body_bytes),
+    ("DRIFTTAP_WEBHOOK_URL", |o| &mut o.webhook_url),
+    ("DRIFTTAP_WEBHOOK_SECRET_FILE", |o| {
+        &mut o.webhook_secret_file
+    }),
 ];
 
 /// The environment variable of the baseline path.
@@ -310,6 +460,8 @@ impl Overrides {
             eval_interval: pick(flags.eval_interval, merged.eval_interval),
             window_size: pick(flags.window_size, merged.window_size),
             max_body_bytes: pick(flags.max_body_bytes, merged.max_body_bytes),
+            webhook_url: pick(flags.webhook_url, merged.webhook_url),
+            webhook_secret_file: pick(flags.webhook_secret_file, merged.webhook_secret_file),
         }
     }
 }
@@ -532,6 +684,11 @@ impl RawConfig {
             problems.push("baseline_poll: at least 100ms (or `off`)".into());
         }
         let alerts = raw.alerts.resolve(&mut problems);
+        let webhook = raw.webhook.resolve(
+            overrides.webhook_url,
+            overrides.webhook_secret_file.map(PathBuf::from),
+            &mut problems,
+        );
 
         match (
             baseline,
@@ -582,6 +739,7 @@ impl RawConfig {
                 max_body_bytes: max_body_bytes.unwrap_or(1 << 20),
                 baseline_poll,
                 alerts,
+                webhook,
             }),
             _ => Err(ConfigError { problems }),
         }

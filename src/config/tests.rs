@@ -107,3 +107,69 @@ fn the_ingest_listener_can_be_turned_off() {
         None
     );
 }
+
+#[test]
+fn the_webhook_is_off_by_default_and_needs_a_secret_when_on() {
+    let raw = RawConfig::from_yaml("baseline: /b\n", "test.yaml").expect("parses");
+    assert_eq!(
+        raw.resolve(Overrides::default()).expect("valid").webhook,
+        None
+    );
+
+    let raw = RawConfig::from_yaml(
+        "baseline: /b\nwebhook:\n  secret_file: /etc/drifttap/secret\n  cooldown: 0s\n",
+        "test.yaml",
+    )
+    .expect("parses");
+    let overrides = Overrides::from_env(
+        Overrides::default(),
+        &env(&[(
+            "DRIFTTAP_WEBHOOK_URL",
+            "http://drifttap-retrainer.drifttap.svc:8080/v1/drift",
+        )]),
+    );
+    let webhook = raw.resolve(overrides).expect("valid").webhook.expect("on");
+    assert_eq!(
+        webhook.url.as_str(),
+        "http://drifttap-retrainer.drifttap.svc:8080/v1/drift"
+    );
+    assert_eq!(webhook.secret_file, PathBuf::from("/etc/drifttap/secret"));
+    assert_eq!(webhook.cooldown, Duration::ZERO);
+    assert_eq!(webhook.timeout, Duration::from_secs(10));
+    assert_eq!(webhook.retry_initial_interval, Duration::from_secs(1));
+    assert_eq!(webhook.retry_max_interval, Duration::from_secs(60));
+    assert_eq!(webhook.give_up_after, Duration::from_secs(86_400));
+    assert_eq!(webhook.queue_capacity, 16);
+}
+
+#[test]
+fn every_webhook_problem_is_reported_at_once() {
+    let raw = RawConfig::from_yaml(
+        "baseline: /b\nwebhook:\n  url: ftp://example.com/\n  timeout: 0s\n  retry_initial_interval: 2m\n  queue_capacity: 0\n",
+        "test.yaml",
+    )
+    .expect("parses");
+    let error = raw.resolve(Overrides::default()).expect_err("invalid");
+    let text = error.to_string();
+    for expected in [
+        "webhook.url: `ftp://example.com/` must be an http:// or https:// URL",
+        "webhook.secret_file: required with webhook.url",
+        "webhook.timeout: must be more than 0",
+        "webhook.retry_initial_interval (2m) is longer than webhook.retry_max_interval (1m)",
+        "webhook.queue_capacity: must be at least 1",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+    let raw = RawConfig::from_yaml("baseline: /b\n", "test.yaml").expect("parses");
+    let flags = Overrides {
+        webhook_secret_file: Some("/s".into()),
+        ..Overrides::default()
+    };
+    let error = raw.resolve(flags).expect_err("a secret without a URL");
+    assert!(
+        error
+            .to_string()
+            .contains("webhook.secret_file: set, but webhook.url is not"),
+        "{error}"
+    );
+}

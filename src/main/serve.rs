@@ -38,6 +38,8 @@ pub fn run_serve(args: &ServeArgs) -> ExitCode {
         eval_interval: args.eval_interval.clone(),
         window_size: args.window_size.clone(),
         max_body_bytes: args.max_body_bytes.clone(),
+        webhook_url: args.webhook_url.clone(),
+        webhook_secret_file: args.webhook_secret_file.clone(),
     };
     let config = match raw.resolve(Overrides::from_env(flags, &env)) {
         Ok(config) => config,
@@ -94,8 +96,10 @@ pub fn run_serve(args: &ServeArgs) -> ExitCode {
                 _ = interrupt.recv() => tracing::info!("SIGINT"),
             }
         };
-        run(config, baseline, listeners, shutdown, reload).await;
-        ExitCode::SUCCESS
+        match run(config, baseline, listeners, shutdown, reload).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => config_error(&format!("webhook: {e}")),
+        }
     })
 }
 

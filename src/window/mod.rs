@@ -206,6 +206,17 @@ impl Window {
         self.pushed += 1;
     }
 
+    /// Arrival times of the oldest and the newest row held, `None` when empty.
+    pub fn span(&self) -> Option<(Instant, Instant)> {
+        if self.len == 0 {
+            return None;
+        }
+        let size = self.config.size;
+        let oldest = self.stamps[(self.head + size - self.len) % size]?;
+        let newest = self.stamps[(self.head + size - 1) % size]?;
+        Some((oldest, newest))
+    }
+
     /// Drops the rows older than the configured age at `now`.
     pub fn expire(&mut self, now: Instant) {
         let Some(max_age) = self.config.max_age else {

@@ -9,3 +9,4 @@ mod rules;
 mod serve;
 mod sidecar;
 mod tap;
+mod webhook;

@@ -57,6 +57,16 @@ impl Sidecar {
 
     /// As [`Sidecar::start`], with another baseline.
     pub fn start_on(reference: &str, extra_yaml: &str, flags: &[&str]) -> Sidecar {
+        Sidecar::start_with(reference, extra_yaml, flags, &[])
+    }
+
+    /// As [`Sidecar::start_on`], with environment variables set for the process.
+    pub fn start_with(
+        reference: &str,
+        extra_yaml: &str,
+        flags: &[&str],
+        env: &[(&str, &str)],
+    ) -> Sidecar {
         let dir = TempDir::new(&format!("serve-{}", unique()));
         let config = dir.path("drifttap.yaml");
         std::fs::write(&config, format!("{CONFIG}{extra_yaml}")).expect("config written");
@@ -75,6 +85,7 @@ impl Sidecar {
         let mut child = Command::new(env!("CARGO_BIN_EXE_drifttap"))
             .args(&args)
             .env("DRIFTTAP_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
