@@ -58,6 +58,32 @@ fn the_example_sidecar_configuration_resolves_and_matches_its_manifests() {
     let cli = Cli::try_parse_from(std::iter::once("drifttap".to_string()).chain(args))
         .expect("the container's arguments parse");
     assert!(matches!(cli.command, Command::Serve(_)));
+    // The downward API gives the notifications their namespace and pod, and the webhook's
+    // secret is on a mounted volume.
+    let env: Vec<&str> = sidecar["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .map(|e| e["name"].as_str().expect("name"))
+        .collect();
+    for name in [
+        drifttap::alert::notify::POD_NAMESPACE_ENV,
+        drifttap::alert::notify::POD_NAME_ENV,
+    ] {
+        assert!(env.contains(&name), "{name} not in {env:?}");
+    }
+    let webhook = config.webhook.expect("the example calls the retrainer");
+    let mounted = sidecar["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .filter_map(|m| m["mountPath"].as_str())
+        .any(|path| webhook.secret_file.starts_with(path));
+    assert!(
+        mounted,
+        "{} is not on its own volume",
+        webhook.secret_file.display()
+    );
     // The pod gives the drain its time.
     let grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
         .as_u64()
