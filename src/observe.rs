@@ -49,7 +49,8 @@ pub struct Observation {
 pub struct Observer {
     sender: SyncSender<Observation>,
     metrics: Arc<Metrics>,
-    model: String,
+    /// Shared, not copied: an observer is cloned for every request the tap forwards.
+    model: Arc<str>,
 }
 
 /// A queue of `capacity` payloads: the observer for the servers and the receiver for the
@@ -64,7 +65,7 @@ pub fn queue(
         Observer {
             sender,
             metrics,
-            model,
+            model: model.into(),
         },
         receiver,
     )
@@ -93,7 +94,7 @@ impl Observer {
         self.metrics
             .payloads_dropped
             .get_or_create(&ReasonLabels {
-                model: self.model.clone(),
+                model: self.model.to_string(),
                 reason: reason.into(),
             })
             .inc_by(count);

@@ -241,9 +241,12 @@ pub async fn run(
     }
     if let (Some(listener), Some(tap_config)) = (listeners.tap, &config.tap) {
         let tap = Tap::new(tap_config, config.model.clone(), observer.clone(), metrics);
-        data_servers.push(tokio::spawn(crate::server::serve(
+        data_servers.push(tokio::spawn(crate::server::serve_connections(
             listener,
-            move |request| tap.clone().handle(request),
+            move || {
+                let tap = tap.for_connection();
+                move |request| tap.clone().handle(request)
+            },
             signal(data_stopped.clone()),
             grace,
         )));

@@ -52,6 +52,24 @@ pub async fn serve<H, F, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    serve_connections(listener, move || handler.clone(), shutdown, grace).await
+}
+
+/// As [`serve`], with a handler made for each accepted connection by `connection`, so that it
+/// can hold state of that connection (the tap's upstream connection).
+pub async fn serve_connections<M, H, F, B>(
+    listener: TcpListener,
+    connection: M,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) where
+    M: Fn() -> H,
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -64,7 +82,7 @@ pub async fn serve<H, F, B>(
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                let handler = handler.clone();
+                let handler = connection();
                 let service = service_fn(move |request| {
                     let handler = handler.clone();
                     async move { Ok::<_, Infallible>(handler(request).await) }

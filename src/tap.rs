@@ -10,7 +10,7 @@
 //! copied the same way, for prediction drift).
 
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -18,10 +18,12 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::client::conn::http1::SendRequest;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpStream;
 
 use prometheus_client::metrics::counter::Counter;
 
@@ -44,15 +46,24 @@ const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
-/// Idle upstream connections kept per host: the model is one local process, so a small pool
-/// covers any concurrency a sidecar sees while bounding file descriptors.
+/// Idle upstream connections kept per host by the shared pool, which serves the requests a
+/// connection's own upstream connection cannot take (concurrent HTTP/2 streams): the model is
+/// one local process, so a small pool covers any concurrency while bounding file descriptors.
 const POOL_IDLE_PER_HOST: usize = 64;
 
-/// The tap for one model.
+/// The tap for one model. Cloning is cheap (one reference count); [`Tap::for_connection`]
+/// gives each accepted client connection its own upstream connection.
 #[derive(Debug, Clone)]
 pub struct Tap {
-    client: Client<HttpConnector, TeeBody>,
-    upstream: http::uri::Authority,
+    shared: Arc<Shared>,
+    /// This client connection's upstream connection.
+    upstream: Arc<Mutex<Upstream>>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    pool: Client<HttpConnector, TeeBody>,
+    authority: http::uri::Authority,
     max_body_bytes: usize,
     observe_responses: bool,
     timeout: Duration,
@@ -61,7 +72,52 @@ pub struct Tap {
     model: String,
     /// `drifttap_tap_requests_total` for `2xx`, `3xx`, `4xx`, `5xx`, resolved once: the family
     /// lookup (label strings, hash, lock) is not paid per request.
-    requests_by_class: Arc<[Counter; 4]>,
+    requests_by_class: [Counter; 4],
+}
+
+/// A client connection's own upstream connection. An HTTP/1.1 client sends one request at a
+/// time on a connection, so one upstream connection per client connection forwards its
+/// requests in order without a pool checkout per request (as nginx's keep-alive upstreams
+/// do); a second request while the first is in flight (HTTP/2) goes through the shared pool.
+#[derive(Debug, Default)]
+enum Upstream {
+    #[default]
+    None,
+    Idle(SendRequest<TeeBody>),
+    Busy,
+}
+
+/// Empties a slot left busy on drop.
+struct Release<'a>(&'a Mutex<Upstream>);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if matches!(*slot, Upstream::Busy) {
+            *slot = Upstream::None;
+        }
+    }
+}
+
+/// Why the model was not reached.
+#[derive(Debug)]
+enum UpstreamError {
+    Connect(std::io::Error),
+    Http(hyper::Error),
+    Pool(hyper_util::client::legacy::Error),
+}
+
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamError::Connect(e) => write!(f, "connect: {e}"),
+            UpstreamError::Http(e) => write!(f, "{e}"),
+            UpstreamError::Pool(e) => write!(f, "{e}"),
+        }
+    }
 }
 
 impl Tap {
@@ -74,16 +130,16 @@ impl Tap {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(config.upstream_timeout));
-        let client = Client::builder(TokioExecutor::new())
+        let pool = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(POOL_IDLE_PER_HOST)
             .build(connector);
-        let upstream = config
+        let authority = config
             .upstream
             .authority()
             .cloned()
             .unwrap_or_else(|| http::uri::Authority::from_static("127.0.0.1:80"));
-        let requests_by_class = Arc::new(["2xx", "3xx", "4xx", "5xx"].map(|code| {
+        let requests_by_class = ["2xx", "3xx", "4xx", "5xx"].map(|code| {
             metrics
                 .tap_requests
                 .get_or_create(&TapLabels {
@@ -91,72 +147,85 @@ impl Tap {
                     code: code.into(),
                 })
                 .clone()
-        }));
+        });
         Tap {
-            requests_by_class,
-            client,
-            upstream,
-            max_body_bytes: config.max_body_bytes,
-            observe_responses: config.observe_responses,
-            timeout: config.upstream_timeout,
-            observer,
-            metrics,
-            model,
+            shared: Arc::new(Shared {
+                requests_by_class,
+                pool,
+                authority,
+                max_body_bytes: config.max_body_bytes,
+                observe_responses: config.observe_responses,
+                timeout: config.upstream_timeout,
+                observer,
+                metrics,
+                model,
+            }),
+            upstream: Arc::default(),
+        }
+    }
+
+    /// The tap for a newly accepted client connection: the same model, its own upstream
+    /// connection (opened on its first request).
+    pub fn for_connection(&self) -> Tap {
+        Tap {
+            shared: self.shared.clone(),
+            upstream: Arc::default(),
         }
     }
 
     /// Forwards one request to the model and its answer back.
     pub async fn handle(self, request: Request<Incoming>) -> Response<TapBody> {
+        let shared = &*self.shared;
         let (mut parts, body) = request.into_parts();
         let content_type = content_type_of(&parts.headers);
-        let mut uri = http::uri::Parts::default();
-        uri.scheme = Some(http::uri::Scheme::HTTP);
-        uri.authority = Some(self.upstream.clone());
-        uri.path_and_query = parts.uri.path_and_query().cloned();
-        match http::Uri::from_parts(uri) {
-            Ok(u) => parts.uri = u,
-            Err(_) => {
-                return self.answer(tap_error(StatusCode::BAD_REQUEST, "invalid request URI"));
-            }
-        }
+        let path = parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
         strip_hop_by_hop(&mut parts.headers);
-        // hyper's client speaks HTTP/1.1 to the upstream whatever the client spoke to us.
+        if !parts.headers.contains_key(http::header::HOST)
+            && let Ok(host) = http::HeaderValue::from_str(shared.authority.as_str())
+        {
+            parts.headers.insert(http::header::HOST, host);
+        }
+        // The model gets HTTP/1.1 whatever the client spoke to us, in origin form.
         parts.version = http::Version::HTTP_11;
+        parts.uri = http::Uri::from(path);
         let observed = TeeBody::new(
             body,
-            self.max_body_bytes,
-            self.observer.clone(),
+            shared.max_body_bytes,
+            shared.observer.clone(),
             Source::Tap,
             Direction::Request,
             content_type,
         );
         let forwarded = Request::from_parts(parts, observed);
-        let response =
-            match tokio::time::timeout(self.timeout, self.client.request(forwarded)).await {
-                Ok(Ok(response)) => response,
-                Ok(Err(e)) => {
-                    self.upstream_error("connect");
-                    tracing::debug!(error = %e, "upstream unreachable");
-                    return self.answer(tap_error(
-                        StatusCode::BAD_GATEWAY,
-                        "the model could not be reached",
-                    ));
-                }
-                Err(_) => {
-                    self.upstream_error("timeout");
-                    return self.answer(tap_error(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        "the model did not answer in time",
-                    ));
-                }
-            };
+        let response = match tokio::time::timeout(shared.timeout, self.forward(forwarded)).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => {
+                self.upstream_error("connect");
+                tracing::debug!(error = %e, "upstream unreachable");
+                return self.answer(tap_error(
+                    StatusCode::BAD_GATEWAY,
+                    "the model could not be reached",
+                ));
+            }
+            Err(_) => {
+                self.upstream_error("timeout");
+                return self.answer(tap_error(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "the model did not answer in time",
+                ));
+            }
+        };
         let (mut parts, body) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers);
-        let body = if self.observe_responses {
+        let body = if shared.observe_responses {
             TeeBody::new(
                 body,
-                self.max_body_bytes,
-                self.observer.clone(),
+                shared.max_body_bytes,
+                shared.observer.clone(),
                 Source::Tap,
                 Direction::Response,
                 content_type_of(&parts.headers),
@@ -168,6 +237,100 @@ impl Tap {
         self.answer(Response::from_parts(parts, body))
     }
 
+    /// Sends `request` on this connection's upstream connection (opening one if there is none
+    /// or it was closed), or through the pool when that connection is busy.
+    async fn forward(
+        &self,
+        mut request: Request<TeeBody>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        let taken = std::mem::replace(&mut *self.lock_upstream(), Upstream::Busy);
+        let taken = match taken {
+            Upstream::Idle(sender) => Some(sender),
+            Upstream::None => None,
+            Upstream::Busy => return self.through_pool(request).await,
+        };
+        // Cancelled (the upstream timeout, or the client went away) while holding the slot:
+        // free it, so the connection's next request opens a new upstream connection.
+        let _release = Release(&self.upstream);
+        if let Some(mut sender) = taken
+            && sender.ready().await.is_ok()
+        {
+            match sender.try_send_request(request).await {
+                Ok(response) => {
+                    *self.lock_upstream() = Upstream::Idle(sender);
+                    return Ok(response);
+                }
+                // The model closed the kept-alive connection before it took the request:
+                // send it again on a new one.
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) => request = unsent,
+                    None => {
+                        *self.lock_upstream() = Upstream::None;
+                        return Err(UpstreamError::Http(e.into_error()));
+                    }
+                },
+            }
+        }
+        let sent = match self.connect().await {
+            Ok(mut sender) => match sender.send_request(request).await {
+                Ok(response) => Ok((sender, response)),
+                Err(e) => Err(UpstreamError::Http(e)),
+            },
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok((sender, response)) => {
+                *self.lock_upstream() = Upstream::Idle(sender);
+                Ok(response)
+            }
+            Err(e) => {
+                *self.lock_upstream() = Upstream::None;
+                Err(e)
+            }
+        }
+    }
+
+    async fn through_pool(
+        &self,
+        mut request: Request<TeeBody>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        let mut uri = http::uri::Parts::default();
+        uri.scheme = Some(http::uri::Scheme::HTTP);
+        uri.authority = Some(self.shared.authority.clone());
+        uri.path_and_query = request.uri().path_and_query().cloned();
+        if let Ok(absolute) = http::Uri::from_parts(uri) {
+            *request.uri_mut() = absolute;
+        }
+        self.shared
+            .pool
+            .request(request)
+            .await
+            .map_err(UpstreamError::Pool)
+    }
+
+    /// Opens an upstream connection and starts driving it.
+    async fn connect(&self) -> Result<SendRequest<TeeBody>, UpstreamError> {
+        let stream = TcpStream::connect(self.shared.authority.as_str())
+            .await
+            .map_err(UpstreamError::Connect)?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(UpstreamError::Http)?;
+        tokio::spawn(async move {
+            // Ends when the model closes it or this client connection's tap is dropped.
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+
+    fn lock_upstream(&self) -> std::sync::MutexGuard<'_, Upstream> {
+        // Held for a swap only, never across an await.
+        self.upstream
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn answer(&self, response: Response<TapBody>) -> Response<TapBody> {
         let class = match response.status().as_u16() {
             200..=299 => 0,
@@ -175,15 +338,16 @@ impl Tap {
             400..=499 => 2,
             _ => 3,
         };
-        self.requests_by_class[class].inc();
+        self.shared.requests_by_class[class].inc();
         response
     }
 
     fn upstream_error(&self, reason: &str) {
-        self.metrics
+        self.shared
+            .metrics
             .tap_upstream_errors
             .get_or_create(&ReasonLabels {
-                model: self.model.clone(),
+                model: self.shared.model.clone(),
                 reason: reason.into(),
             })
             .inc();

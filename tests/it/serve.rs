@@ -94,6 +94,7 @@ async fn stable_traffic_keeps_the_model_at_0_and_drifted_traffic_turns_it_to_1()
     let m = sidecar
         .metrics_until(Duration::from_secs(60), |m| {
             m.value("drifttap_model_drift", &[("model", "credit")]) == Some(1.0)
+                && m.value("drifttap_mmd_drift", &[("model", "credit")]) == Some(1.0)
                 && DRIFTING
                     .iter()
                     .all(|f| m.value("drifttap_feature_drift", &[("feature", f)]) == Some(1.0))

@@ -3,6 +3,7 @@
 //! sidecar.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use tokio::net::TcpListener;
 use drifttap::config::TapConfig;
 use drifttap::metrics::Metrics;
 use drifttap::observe::{Direction, Observation, Source, queue};
-use drifttap::server::{Body, respond, serve};
+use drifttap::server::{Body, respond, serve, serve_connections};
 use drifttap::tap::Tap;
 
 /// A model that answers with what it received: method, path, a header, and the body length,
@@ -84,10 +85,12 @@ async fn tap(
     let tap = Tap::new(&config, "credit".into(), observer, metrics);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
-    let handler = move |request| tap.clone().handle(request);
-    tokio::spawn(serve(
+    tokio::spawn(serve_connections(
         listener,
-        handler,
+        move || {
+            let tap = tap.for_connection();
+            move |request| tap.clone().handle(request)
+        },
         std::future::pending(),
         Duration::ZERO,
     ));
@@ -189,4 +192,114 @@ async fn a_dead_model_is_a_502_and_a_slow_one_a_504() {
     let model = stub_model(Duration::ZERO).await;
     let (tap, _) = tap(&format!("http://{model}"), 1024).await;
     assert_eq!(send(tap, "/", b"{}").await.0, StatusCode::OK);
+}
+
+/// A model that counts the TCP connections it accepts and, with `close`, ends each one after
+/// its first response (`Connection: close`).
+async fn counting_model(close: bool) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |_request| async move {
+                    let mut response: Response<Body> = respond(StatusCode::OK, "text/plain", "ok");
+                    if close {
+                        response.headers_mut().insert(
+                            http::header::CONNECTION,
+                            http::HeaderValue::from_static("close"),
+                        );
+                    }
+                    Ok::<_, std::convert::Infallible>(response)
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (address, accepted)
+}
+
+#[tokio::test]
+async fn a_client_connection_keeps_one_upstream_connection_and_survives_its_close() {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let request = |address: std::net::SocketAddr| {
+        Request::post(format!("http://{address}/predict"))
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .expect("request")
+    };
+    let (model, accepted) = counting_model(false).await;
+    let (proxy, _observed) = tap(&format!("http://{model}"), 1024).await;
+    for _ in 0..20 {
+        let response = client.request(request(proxy)).await.expect("answered");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.into_body().collect().await.expect("body");
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "one client connection, one upstream connection"
+    );
+
+    // A model that closes every connection after answering: each request opens a new one.
+    let (model, accepted) = counting_model(true).await;
+    let (proxy, _observed) = tap(&format!("http://{model}"), 1024).await;
+    for _ in 0..20 {
+        let response = client.request(request(proxy)).await.expect("answered");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.into_body().collect().await.expect("body");
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 20);
+}
+
+#[tokio::test]
+async fn concurrent_http2_streams_on_one_connection_are_all_forwarded() {
+    let model = stub_model(Duration::from_millis(50)).await;
+    let (proxy, _observed) = tap(&format!("http://{model}"), 1024).await;
+    let client = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Full<Bytes>>();
+    let requests = (0..16).map(|i| {
+        let client = client.clone();
+        async move {
+            let request = Request::post(format!("http://{proxy}/predict/{i}"))
+                .body(Full::new(Bytes::from_static(b"{}")))
+                .expect("request");
+            let response = client.request(request).await.expect("answered");
+            let status = response.status();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    });
+    let answers = futures_join_all(requests).await;
+    for (i, (status, body)) in answers.iter().enumerate() {
+        assert_eq!(*status, StatusCode::OK);
+        assert!(
+            body.contains(&format!(r#""path":"/predict/{i}""#)),
+            "{body}"
+        );
+    }
+}
+
+/// Runs the futures concurrently on the runtime and collects their outputs in order.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.expect("task"));
+    }
+    out
 }
