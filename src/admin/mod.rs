@@ -13,7 +13,7 @@ use crate::engine::Shared;
 use crate::server::{Body, error, respond};
 
 /// The OpenMetrics content type Prometheus negotiates.
-const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// What the admin handler reads.
 #[derive(Debug, Clone)]
