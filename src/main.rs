@@ -40,10 +40,17 @@ const EXIT_CONFIG: u8 = 64;
 const EXIT_BASELINE: u8 = 66;
 
 fn main() -> ExitCode {
-    let serving = std::env::args_os()
-        .nth(1)
+    let command = std::env::args_os().nth(1);
+    let serving = command
+        .as_ref()
         .is_some_and(|a| a == "serve" || a == "retrainer");
-    init_tracing(if serving { "info" } else { "warn" });
+    init_tracing(match command {
+        // kube-rs logs every failed request at error level; the retrainer logs each failure
+        // once, with what it does about it.
+        Some(a) if a == "retrainer" => "info,kube_client::client::builder=off",
+        _ if serving => "info",
+        _ => "warn",
+    });
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
