@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::cli::RetrainerArgs;
 use crate::config::{ConfigError, parse_duration};
 use crate::retrain::cluster::ClusterConfig;
-use crate::retrain::job::JobTemplate;
+use crate::retrain::job::{JobTemplate, is_dns_label};
 
 /// Default `--listen`: the notifications (`/v1/drift`, `/v1/alertmanager`).
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
@@ -134,7 +134,7 @@ impl RetrainerConfig {
             DEFAULT_RETRY_MAX_BACKOFF,
         );
         let namespace = match args.namespace.clone() {
-            Some(ns) if is_namespace(&ns) => Some(ns),
+            Some(ns) if is_dns_label(&ns) => Some(ns),
             Some(ns) => {
                 problems.push(format!(
                     "--namespace: `{ns}` is not a namespace name (lower-case letters, digits and `-`, at most 63)"
@@ -232,17 +232,6 @@ fn read_secret(path: &str) -> Result<Vec<u8>, String> {
         return Err(format!("--secret-file: {path} is empty"));
     }
     Ok(secret.to_vec())
-}
-
-/// A DNS-1123 label, which a namespace name must be.
-fn is_namespace(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
 }
 
 #[cfg(test)]

@@ -263,16 +263,7 @@ pub fn job_name(model: &str, key: &str) -> String {
 /// digits of its SHA-256, so that two different values never share a label.
 pub fn label_value(value: &str) -> String {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-    let valid = value.len() <= MAX_NAME
-        && value.chars().all(allowed)
-        && value
-            .chars()
-            .next()
-            .is_none_or(|c| c.is_ascii_alphanumeric())
-        && value
-            .chars()
-            .last()
-            .is_none_or(|c| c.is_ascii_alphanumeric());
+    let valid = is_label_value(value);
     if valid {
         return value.to_string();
     }
@@ -288,6 +279,30 @@ pub fn label_value(value: &str) -> String {
     } else {
         format!("{kept}-{}", &hash[..8])
     }
+}
+
+/// Whether `value` is a valid Kubernetes label value: empty, or at most 63 letters, digits,
+/// `-`, `_` and `.`, beginning and ending with a letter or digit.
+pub fn is_label_value(value: &str) -> bool {
+    let ends_ok = |c: Option<char>| c.is_none_or(|c| c.is_ascii_alphanumeric());
+    value.len() <= MAX_NAME
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && ends_ok(value.chars().next())
+        && ends_ok(value.chars().last())
+}
+
+/// Whether `name` is a DNS-1123 label (a Job's or a namespace's name): 1 to 63 lower-case
+/// letters, digits and `-`, beginning and ending with a letter or digit.
+pub fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
 }
 
 /// The label selector of the Jobs drifttap created for `model`.

@@ -27,8 +27,7 @@ use crate::retrain::config::RetrainerConfig;
 use crate::retrain::job::{Episode, JobTemplate, Source, build_job};
 use crate::retrain::metrics::{JobOutcome, Notification, RetrainerMetrics};
 use crate::retrain::pending::PendingQueue;
-use crate::serve::BindError;
-use crate::server::{Body, error, respond};
+use crate::server::{BindError, Body, bind, error, respond};
 
 /// Where Jobs go.
 #[derive(Debug, Clone)]
@@ -52,15 +51,6 @@ pub struct Listeners {
 
 impl Listeners {
     pub async fn bind(config: &RetrainerConfig) -> Result<Listeners, BindError> {
-        let bind = |what: &'static str, address| async move {
-            TcpListener::bind(address)
-                .await
-                .map_err(|source| BindError {
-                    what,
-                    address,
-                    source,
-                })
-        };
         Ok(Listeners {
             notifications: bind("retrainer", config.listen).await?,
             admin: bind("admin", config.admin).await?,
@@ -560,19 +550,10 @@ impl Retrainer {
 
     /// `/metrics`, `/healthz`, `/readyz`.
     pub async fn admin(self, request: Request<Incoming>) -> Response<Body> {
-        if request.method() != Method::GET && request.method() != Method::HEAD {
-            return error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "admin endpoints are GET only",
-            );
+        if let Some(response) = crate::admin::common(&request, &self.inner.registry) {
+            return response;
         }
         match request.uri().path() {
-            "/metrics" => respond(
-                StatusCode::OK,
-                crate::admin::OPENMETRICS,
-                crate::metrics::encode(&self.inner.registry),
-            ),
-            "/healthz" => respond(StatusCode::OK, "text/plain", "ok\n"),
             "/readyz" => {
                 let health = lock(&self.inner.health);
                 let dry_run = matches!(self.inner.jobs, Jobs::DryRun);

@@ -16,7 +16,7 @@ use drifttap::alert::webhook::{
 use drifttap::retrain::job::job_name;
 
 use crate::fake_kube::{FakeKube, Mode};
-use crate::harness::{Service, TempDir, drifttap, unique};
+use crate::harness::{Service, TempDir, container_cli, drifttap, unique};
 use crate::sidecar::{Metrics, get, post, readme_metrics, scrape, scrape_until};
 
 const SECRET: &str = "s3cret";
@@ -740,21 +740,13 @@ fn port_of(address: &str) -> u64 {
 
 #[test]
 fn the_retrainer_manifests_match_its_flags_and_its_role_allows_exactly_what_it_does() {
-    use clap::Parser;
-    use drifttap::cli::{Cli, Command};
+    use drifttap::cli::Command;
     use drifttap::retrain::config::{DEFAULT_SHUTDOWN_GRACE, RetrainerConfig};
 
     let deployment = manifest("k8s/retrainer/deployment.yaml");
     let pod = &deployment["spec"]["template"]["spec"];
     let container = &pod["containers"][0];
-    let args: Vec<String> = container["args"]
-        .as_array()
-        .expect("args")
-        .iter()
-        .map(|a| a.as_str().expect("string").to_string())
-        .collect();
-    let cli = Cli::try_parse_from(std::iter::once("drifttap".to_string()).chain(args))
-        .expect("the container's arguments parse");
+    let cli = container_cli(container);
     let Command::Retrainer(flags) = cli.command else {
         panic!("not `retrainer`: {:?}", cli.command)
     };

@@ -139,29 +139,36 @@ fn defaults_fill_only_what_the_template_leaves_unset() {
     );
 }
 
-fn is_dns_label(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= MAX_NAME
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-}
-
-fn is_label_value(value: &str) -> bool {
-    value.len() <= MAX_NAME
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && value
-            .chars()
-            .next()
-            .is_none_or(|c| c.is_ascii_alphanumeric())
-        && value
-            .chars()
-            .last()
-            .is_none_or(|c| c.is_ascii_alphanumeric())
+#[test]
+fn label_and_name_checks_agree_with_kubernetes_examples() {
+    for valid in ["", "credit", "Credit_v2.1", "a", "0-x"] {
+        assert!(is_label_value(valid), "{valid:?}");
+    }
+    let long = "m".repeat(64);
+    for invalid in [
+        "-credit",
+        "credit.",
+        "credit/eu",
+        "credit eu",
+        "✓",
+        long.as_str(),
+    ] {
+        assert!(!is_label_value(invalid), "{invalid:?}");
+    }
+    for valid in ["credit", "retrain-credit-5ba059fa0c", "0"] {
+        assert!(is_dns_label(valid), "{valid:?}");
+    }
+    for invalid in [
+        "",
+        "Credit",
+        "credit_v2",
+        "-credit",
+        "credit-",
+        "a.b",
+        long.as_str(),
+    ] {
+        assert!(!is_dns_label(invalid), "{invalid:?}");
+    }
 }
 
 #[test]
