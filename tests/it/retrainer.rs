@@ -19,24 +19,25 @@ use crate::fake_kube::{FakeKube, Mode};
 use crate::harness::{Service, TempDir, container_cli, drifttap, unique};
 use crate::sidecar::{Metrics, get, post, readme_metrics, scrape, scrape_until};
 
-const SECRET: &str = "s3cret";
-const NAMESPACE: &str = "ml";
+pub const SECRET: &str = "s3cret";
+pub const NAMESPACE: &str = "ml";
 const WAIT: Duration = Duration::from_secs(20);
 
 fn repo(path: &str) -> String {
     format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A running retrainer and its temporary directory (secret, kubeconfig).
-struct Retrainer {
-    service: Service,
+/// A running retrainer and its temporary directory (secret, kubeconfig); other test modules
+/// (an end-to-end test with Alertmanager) can start one the same way.
+pub struct Retrainer {
+    pub service: Service,
     _dir: TempDir,
 }
 
 impl Retrainer {
     /// Starts it against `kube` (or with none, for `--dry-run`) with the shipped template, a
     /// 200 ms probe and retries at most 1 s apart, plus `flags`.
-    fn start(kube: Option<&FakeKube>, flags: &[&str]) -> Retrainer {
+    pub fn start(kube: Option<&FakeKube>, flags: &[&str]) -> Retrainer {
         let dir = TempDir::new(&format!("retrainer-{}", unique()));
         let secret = dir.path("secret");
         std::fs::write(&secret, format!("{SECRET}\n")).expect("secret written");
@@ -69,20 +70,20 @@ impl Retrainer {
         Retrainer { service, _dir: dir }
     }
 
-    fn api(&self) -> SocketAddr {
+    pub fn api(&self) -> SocketAddr {
         self.service.address("retrainer")
     }
 
-    fn admin(&self) -> SocketAddr {
+    pub fn admin(&self) -> SocketAddr {
         self.service.address("admin")
     }
 
-    async fn metrics(&self) -> Metrics {
+    pub async fn metrics(&self) -> Metrics {
         scrape(self.admin()).await
     }
 
     /// Polls `/readyz` until it answers `status`; whether it did within [`WAIT`].
-    async fn readyz_until(&self, status: StatusCode) -> (bool, String) {
+    pub async fn readyz_until(&self, status: StatusCode) -> (bool, String) {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
             let (got, body) = get(self.admin(), "/readyz").await;
@@ -102,7 +103,7 @@ fn now() -> u64 {
 }
 
 /// A notification of `model`'s drift episode that started at `started_at`, sent at `sent_at`.
-fn notification(model: &str, started_at: u64, sent_at: u64) -> DriftNotification {
+pub fn notification(model: &str, started_at: u64, sent_at: u64) -> DriftNotification {
     let baseline = "sha256:4be02faf7d2a1475";
     DriftNotification {
         version: PAYLOAD_VERSION.into(),
@@ -140,7 +141,7 @@ fn notification(model: &str, started_at: u64, sent_at: u64) -> DriftNotification
 
 /// POSTs `payload` to `/v1/drift`, signed with `secret` and timestamped with its `sent_at`;
 /// the status and the JSON answer.
-async fn post_drift(
+pub async fn post_drift(
     api: SocketAddr,
     payload: &DriftNotification,
     secret: &str,
