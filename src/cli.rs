@@ -32,6 +32,51 @@ pub enum Command {
     /// Print the Prometheus alert rules for drifttap's metrics, with the thresholds of a
     /// configuration file (`alerts:`), as a rule file or a prometheus-operator PrometheusRule.
     Rules(RulesArgs),
+    /// Turn drift notifications into Kubernetes Jobs, one per drift episode: drifttap's
+    /// signed webhook on POST /v1/drift, Alertmanager's on POST /v1/alertmanager (bearer
+    /// token); /metrics, /healthz and /readyz on the admin address.
+    ///
+    /// Flags override `DRIFTTAP_RETRAINER_*` environment variables. Exit status: 0 after a
+    /// clean stop (SIGTERM, SIGINT), 64 bad configuration or usage, 1 any other failure to
+    /// start (such as an address in use).
+    Retrainer(RetrainerArgs),
+}
+
+/// Arguments of `drifttap retrainer`; each but `--dry-run` also has an environment variable
+/// (`DRIFTTAP_RETRAINER_` and the flag's name in capitals, `-` as `_`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RetrainerArgs {
+    /// Address of POST /v1/drift and POST /v1/alertmanager (default 0.0.0.0:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Address of /metrics, /healthz and /readyz (default 0.0.0.0:9091).
+    #[arg(long, value_name = "ADDR")]
+    pub admin: Option<String>,
+    /// Namespace the Jobs are created in (required).
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// The batch/v1 Job to build retraining Jobs from (required; e.g. k8s/retrain-job.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub job_template: Option<String>,
+    /// kubeconfig file (default: `KUBECONFIG`, else the pod's service account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// File holding the shared secret: the webhook's HMAC key and Alertmanager's bearer token
+    /// (required; surrounding white space is ignored).
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<String>,
+    /// Print each Job to standard output (YAML) instead of creating it; no cluster needed.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Time in-flight notifications get to finish on SIGTERM (default 15s).
+    #[arg(long, value_name = "DURATION")]
+    pub shutdown_grace: Option<String>,
+    /// Time between two probes of the API server for /readyz (default 10s).
+    #[arg(long, value_name = "DURATION")]
+    pub probe_interval: Option<String>,
+    /// The longest wait between two attempts at a pending Job (default 30s).
+    #[arg(long, value_name = "DURATION")]
+    pub retry_max_backoff: Option<String>,
 }
 
 /// Arguments of `drifttap rules`.

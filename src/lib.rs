@@ -13,6 +13,8 @@
 //! - [`metrics`]: every Prometheus metric `serve` exports, registered in one place.
 //! - [`observe`]: the bounded queue of observed bodies between the servers and the decoder.
 //! - [`report`]: rendering a check as a terminal table, JSON or an HTML page.
+//! - [`retrain`]: `drifttap retrainer` — drift notifications (drifttap's webhook, Alertmanager's)
+//!   turned into one Kubernetes Job per episode, built from a template.
 //! - [`serve`]: the sidecar assembled (tap, ingest, feed, engine, admin) and its lifecycle.
 //! - [`server`]: HTTP plumbing shared by the servers: bound listener in, graceful drain out.
 //! - [`stats`]: the statistics engine — two-sample Kolmogorov–Smirnov, kernel MMD², χ², effect
@@ -52,6 +54,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod observe;
 pub mod report;
+pub mod retrain;
 pub mod serve;
 pub mod server;
 pub mod stats;

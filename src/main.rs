@@ -24,22 +24,33 @@ use drifttap::stats::Compute;
 use drifttap::stats::correction::Correction;
 use drifttap::stats::ks::KsMethod;
 
+#[path = "main/retrainer.rs"]
+mod retrainer;
 #[path = "main/serve.rs"]
 mod serve;
 
 /// The log filter, as `tracing_subscriber`'s `EnvFilter` directives (e.g. `debug`,
 /// `drifttap=trace`). Default `warn` (a command-line run prints its report, not a log), `info`
-/// for `serve`.
+/// for the services, `serve` and `retrainer`.
 const LOG_ENV: &str = "DRIFTTAP_LOG";
 
-/// Exit status of `serve` for bad configuration or usage (`EX_USAGE` of sysexits.h).
+/// Exit status of `serve` and `retrainer` for bad configuration or usage (`EX_USAGE` of sysexits.h).
 const EXIT_CONFIG: u8 = 64;
 /// Exit status of `serve` when the baseline cannot be loaded (`EX_NOINPUT`).
 const EXIT_BASELINE: u8 = 66;
 
 fn main() -> ExitCode {
-    let serving = std::env::args_os().nth(1).is_some_and(|a| a == "serve");
-    init_tracing(if serving { "info" } else { "warn" });
+    let command = std::env::args_os().nth(1);
+    let serving = command
+        .as_ref()
+        .is_some_and(|a| a == "serve" || a == "retrainer");
+    init_tracing(match command {
+        // kube-rs logs every failed request at error level; the retrainer logs each failure
+        // once, with what it does about it.
+        Some(a) if a == "retrainer" => "info,kube_client::client::builder=off",
+        _ if serving => "info",
+        _ => "warn",
+    });
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -59,6 +70,7 @@ fn main() -> ExitCode {
             ("baseline build", run_build(args).map(|()| false))
         }
         Command::Serve(args) => return serve::run_serve(args),
+        Command::Retrainer(args) => return retrainer::run_retrainer(args),
         Command::Rules(args) => ("rules", run_rules(args).map(|()| false)),
     };
     match outcome {

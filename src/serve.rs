@@ -26,6 +26,8 @@ use crate::ingest::feed;
 use crate::ingest::server::Ingest;
 use crate::metrics::{Metrics, ModelLabels};
 use crate::observe::queue;
+pub use crate::server::BindError;
+use crate::server::bind;
 use crate::stats::Compute;
 use crate::tap::Tap;
 
@@ -72,15 +74,6 @@ pub struct Listeners {
 impl Listeners {
     /// Binds every configured address; the error names the one that failed.
     pub async fn bind(config: &Config) -> Result<Listeners, BindError> {
-        let bind = |what: &'static str, address: SocketAddr| async move {
-            TcpListener::bind(address)
-                .await
-                .map_err(|source| BindError {
-                    what,
-                    address,
-                    source,
-                })
-        };
         Ok(Listeners {
             admin: bind("admin", config.admin).await?,
             ingest: match config.listen {
@@ -108,15 +101,6 @@ impl Listeners {
         }
         out
     }
-}
-
-/// A listener that could not be bound.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {address} ({what}): {source}")]
-pub struct BindError {
-    pub what: &'static str,
-    pub address: SocketAddr,
-    pub source: std::io::Error,
 }
 
 /// Runs the sidecar until `shutdown` resolves; `reload` asks for the baseline to be reloaded

@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,6 +16,27 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+
+/// A listener that could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {address} ({what}): {source}")]
+pub struct BindError {
+    pub what: &'static str,
+    pub address: SocketAddr,
+    pub source: std::io::Error,
+}
+
+/// Binds `address` for the listener called `what` (bound before anything is served, so a port
+/// in use fails the start and tests can bind port 0).
+pub async fn bind(what: &'static str, address: SocketAddr) -> Result<TcpListener, BindError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| BindError {
+            what,
+            address,
+            source,
+        })
+}
 
 /// A complete response body.
 pub type Body = Full<Bytes>;

@@ -1,6 +1,7 @@
 //! The admin server, apart from the data path: `/metrics` (OpenMetrics text), `/healthz`
 //! (the process answers), `/readyz` (baseline loaded and listeners bound), `/v1/status` (the
 //! latest evaluation as `check`'s JSON). A busy tap never starves it: it has its own listener.
+//! [`common`] is the part every admin server shares (the retrainer's too).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -22,21 +23,32 @@ pub struct Admin {
     pub registry: Arc<Registry>,
 }
 
+/// What every admin server answers alike: GET and HEAD only, `/metrics` (the registry
+/// encoded) and `/healthz`. `None` for the other paths, which each server answers itself.
+pub fn common(request: &Request<Incoming>, registry: &Registry) -> Option<Response<Body>> {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return Some(error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "admin endpoints are GET only",
+        ));
+    }
+    match request.uri().path() {
+        "/metrics" => Some(respond(
+            StatusCode::OK,
+            OPENMETRICS,
+            crate::metrics::encode(registry),
+        )),
+        "/healthz" => Some(respond(StatusCode::OK, "text/plain", "ok\n")),
+        _ => None,
+    }
+}
+
 impl Admin {
     pub async fn handle(self, request: Request<Incoming>) -> Response<Body> {
-        if request.method() != Method::GET && request.method() != Method::HEAD {
-            return error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "admin endpoints are GET only",
-            );
+        if let Some(response) = common(&request, &self.registry) {
+            return response;
         }
         match request.uri().path() {
-            "/metrics" => respond(
-                StatusCode::OK,
-                OPENMETRICS,
-                crate::metrics::encode(&self.registry),
-            ),
-            "/healthz" => respond(StatusCode::OK, "text/plain", "ok\n"),
             "/readyz" => {
                 if self.shared.listening.load(Ordering::Acquire) {
                     respond(StatusCode::OK, "text/plain", "ready\n")

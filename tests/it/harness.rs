@@ -1,9 +1,15 @@
-//! What the integration tests share: the binary, the bundled example, Parquet fixtures written
-//! by code, temporary directories.
+//! What the integration tests share: the binary, run once or as a service whose JSON log says
+//! where it listens, the bundled example, Parquet fixtures written by code, temporary
+//! directories.
 
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::Arc;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch};
 use arrow_schema::{Field, Schema};
@@ -77,4 +83,153 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A number no other caller in this test process gets, for unique temporary directories.
+pub fn unique() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A long-running `drifttap` command (`serve`, `retrainer`) as a child process: it logs JSON
+/// lines, one `listening` line per listener (`server`, `address`) and then `serving`.
+pub struct Service {
+    pub child: Child,
+    /// Each listener's address, by its `server` name.
+    pub addresses: HashMap<String, SocketAddr>,
+    /// Everything it logged, for failure messages.
+    pub log: Arc<Mutex<String>>,
+    /// Everything it wrote to standard output.
+    pub stdout: Arc<Mutex<String>>,
+}
+
+impl Service {
+    /// Starts `drifttap ARGS` with `DRIFTTAP_LOG=info` and `env`, and waits (at most a
+    /// minute) until it logs `serving`; `what` names it in the panic if it does not.
+    pub fn start(what: &str, args: &[&str], env: &[(&str, &str)]) -> Service {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_drifttap"));
+        command
+            .args(args)
+            .env("DRIFTTAP_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("the binary starts");
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let mut out = child.stdout.take().expect("piped");
+        let sink = stdout.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            while let Ok(n @ 1..) = out.read(&mut buffer) {
+                let text = String::from_utf8_lossy(&buffer[..n]).into_owned();
+                sink.lock().expect("stdout lock").push_str(&text);
+            }
+        });
+        let stderr = child.stderr.take().expect("piped");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) {
+                    let fields = &json["fields"];
+                    if fields["message"] == "listening" {
+                        let _ = sender.send((
+                            fields["server"].as_str().unwrap_or("").to_string(),
+                            fields["address"].as_str().unwrap_or("").to_string(),
+                        ));
+                    }
+                    if fields["message"] == "serving" {
+                        let _ = sender.send(("serving".into(), String::new()));
+                    }
+                }
+                let mut log = sink.lock().expect("log lock");
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut addresses = HashMap::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match receiver.recv_timeout(left) {
+                Ok((name, _)) if name == "serving" => break,
+                Ok((name, address)) => {
+                    addresses.insert(name, address.parse::<SocketAddr>().expect("address"));
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "the {what} did not start: {}",
+                        log.lock().expect("log lock")
+                    );
+                }
+            }
+        }
+        Service {
+            child,
+            addresses,
+            log,
+            stdout,
+        }
+    }
+
+    /// The address of the listener `server`.
+    pub fn address(&self, server: &str) -> SocketAddr {
+        *self
+            .addresses
+            .get(server)
+            .unwrap_or_else(|| panic!("no {server} listener in {:?}", self.addresses))
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log lock").clone()
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().expect("stdout lock").clone()
+    }
+
+    /// Sends a signal (`TERM`, `HUP`) with kill(1).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name}");
+    }
+
+    /// Waits for the process to exit, at most `limit`.
+    pub fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A manifest container's `args`, parsed as the `drifttap` command line.
+pub fn container_cli(container: &serde_json::Value) -> drifttap::cli::Cli {
+    use clap::Parser;
+    let args = container["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|a| a.as_str().expect("string").to_string());
+    drifttap::cli::Cli::try_parse_from(std::iter::once("drifttap".to_string()).chain(args))
+        .expect("the container's arguments parse")
 }

@@ -1,9 +1,10 @@
 //! The Kubernetes example: its configuration is valid for `serve`, the container's arguments
 //! parse, and the ports the manifests name are the ones the configuration listens on.
 
-use clap::Parser;
-use drifttap::cli::{Cli, Command};
+use drifttap::cli::Command;
 use drifttap::config::{Overrides, RawConfig};
+
+use crate::harness::container_cli;
 
 fn read(name: &str) -> String {
     std::fs::read_to_string(format!(
@@ -49,14 +50,7 @@ fn the_example_sidecar_configuration_resolves_and_matches_its_manifests() {
         port(sidecar, "ingest"),
         u64::from(config.listen.expect("ingest").port())
     );
-    let args: Vec<String> = sidecar["args"]
-        .as_array()
-        .expect("args")
-        .iter()
-        .map(|a| a.as_str().expect("string").to_string())
-        .collect();
-    let cli = Cli::try_parse_from(std::iter::once("drifttap".to_string()).chain(args))
-        .expect("the container's arguments parse");
+    let cli = container_cli(sidecar);
     assert!(matches!(cli.command, Command::Serve(_)));
     // The downward API gives the notifications their namespace and pod, and the webhook's
     // secret is on a mounted volume.

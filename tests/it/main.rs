@@ -3,8 +3,10 @@
 mod baseline;
 mod check;
 mod credit_example;
+mod fake_kube;
 mod harness;
 mod k8s;
+mod retrainer;
 mod rules;
 mod serve;
 mod sidecar;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use hyper::StatusCode;
 
 use crate::harness::{TempDir, drifttap, example};
-use crate::sidecar::{Sidecar, StubModel, get, post, v1_requests};
+use crate::sidecar::{Sidecar, StubModel, get, post, readme_metrics, v1_requests};
 
 /// The example's features that drift in `current-drifted.parquet` (baselines/credit/README.md).
 const DRIFTING: [&str; 5] = [
@@ -326,31 +326,7 @@ async fn the_ingest_api_and_cloudevents_feed_the_window() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_metric_the_readme_documents_is_exported_with_its_labels() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
-    // The metrics table: rows of `| `name` | type | labels | meaning |`.
-    let section = readme
-        .split("### Metrics")
-        .nth(1)
-        .expect("a Metrics section in the README");
-    let documented: Vec<(String, Vec<String>)> = section
-        .lines()
-        .take_while(|l| !l.starts_with("## ") && !l.starts_with("### "))
-        .filter_map(|l| {
-            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-            let name = cells
-                .get(1)?
-                .strip_prefix("`drifttap_")?
-                .strip_suffix('`')?;
-            let labels = cells
-                .get(3)?
-                .split(',')
-                .map(|s| s.trim().trim_matches('`').to_string())
-                .filter(|s| !s.is_empty() && s != "—")
-                .collect();
-            Some((format!("drifttap_{name}"), labels))
-        })
-        .collect();
+    let documented = readme_metrics("### Metrics");
     assert!(documented.len() >= 20, "{documented:?}");
     let model = StubModel::start(Duration::ZERO).await;
     let upstream = format!("http://{}", model.address);
@@ -362,22 +338,7 @@ async fn every_metric_the_readme_documents_is_exported_with_its_labels() {
     let m = sidecar
         .metrics_until(Duration::from_secs(60), |m| evaluations(m) >= 1.0)
         .await;
-    for (name, labels) in &documented {
-        // A histogram's series are its `_bucket`, `_sum` and `_count`.
-        let series = match m.series(name) {
-            s if s.is_empty() => m.series(&format!("{name}_count")),
-            s => s,
-        };
-        assert!(!series.is_empty(), "{name} is not exported:\n{}", m.0);
-        for label in labels {
-            assert!(
-                series
-                    .iter()
-                    .any(|(l, _)| l.contains(&format!("{label}=\""))),
-                "{name} has no label {label}: {series:?}"
-            );
-        }
-    }
+    m.assert_documented(&documented);
 }
 
 #[test]

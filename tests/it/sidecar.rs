@@ -1,10 +1,8 @@
 //! A harness for `drifttap serve` as users run it: the binary as a child process on loopback
-//! ports it reports in its JSON log, a stub model, traffic made from the bundled example's
-//! Parquet files, and a matcher for scraped metrics.
+//! ports it reports in its JSON log ([`Service`]), a stub model, traffic made from the bundled
+//! example's Parquet files, and a matcher for scraped metrics.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,16 +18,14 @@ use tokio::net::TcpListener;
 use drifttap::baseline::read::{MISSING, Values, read_tables};
 use drifttap::server::{Body, respond, serve};
 
-use crate::harness::{TempDir, example};
+use crate::harness::{Service, TempDir, example, unique};
 
 /// A running `drifttap serve`.
 pub struct Sidecar {
-    pub child: Child,
+    pub service: Service,
     pub admin: SocketAddr,
     pub ingest: Option<SocketAddr>,
     pub tap: Option<SocketAddr>,
-    /// Everything it logged, for failure messages.
-    pub log: Arc<Mutex<String>>,
     _dir: TempDir,
 }
 
@@ -82,127 +78,118 @@ impl Sidecar {
             "127.0.0.1:0",
         ];
         args.extend_from_slice(flags);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_drifttap"))
-            .args(&args)
-            .env("DRIFTTAP_LOG", "info")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary starts");
-        let stderr = child.stderr.take().expect("piped");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (sender, receiver) = std::sync::mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) {
-                    let fields = &json["fields"];
-                    if fields["message"] == "listening" {
-                        let _ = sender.send((
-                            fields["server"].as_str().unwrap_or("").to_string(),
-                            fields["address"].as_str().unwrap_or("").to_string(),
-                        ));
-                    }
-                    if fields["message"] == "serving" {
-                        let _ = sender.send(("serving".into(), String::new()));
-                    }
-                }
-                let mut log = sink.lock().expect("log lock");
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let mut addresses = std::collections::HashMap::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match receiver.recv_timeout(left) {
-                Ok((what, _)) if what == "serving" => break,
-                Ok((what, address)) => {
-                    addresses.insert(what, address.parse::<SocketAddr>().expect("address"));
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!(
-                        "the sidecar did not start: {}",
-                        log.lock().expect("log lock")
-                    );
-                }
-            }
-        }
+        let service = Service::start("sidecar", &args, env);
         Sidecar {
-            child,
-            admin: addresses["admin"],
-            ingest: addresses.get("ingest").copied(),
-            tap: addresses.get("tap").copied(),
-            log,
+            admin: service.address("admin"),
+            ingest: service.addresses.get("ingest").copied(),
+            tap: service.addresses.get("tap").copied(),
+            service,
             _dir: dir,
         }
     }
 
-    pub fn log(&self) -> String {
-        self.log.lock().expect("log lock").clone()
-    }
-
-    /// Sends a signal (`TERM`, `HUP`) with kill(1).
-    pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -{name}");
-    }
-
-    /// Waits for the process to exit, at most `limit`.
-    pub fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-
     /// `/metrics`, parsed.
     pub async fn metrics(&self) -> Metrics {
-        let (status, text) = get(self.admin, "/metrics").await;
-        assert_eq!(status, StatusCode::OK);
-        Metrics(text)
+        scrape(self.admin).await
     }
 
     /// Polls `/metrics` until `done` holds, at most `limit`; the last scrape either way.
     pub async fn metrics_until(&self, limit: Duration, done: impl Fn(&Metrics) -> bool) -> Metrics {
-        let deadline = Instant::now() + limit;
-        loop {
-            let metrics = self.metrics().await;
-            if done(&metrics) || Instant::now() > deadline {
-                return metrics;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        scrape_until(self.admin, limit, done).await
+    }
+}
+
+impl std::ops::Deref for Sidecar {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        &self.service
+    }
+}
+
+impl std::ops::DerefMut for Sidecar {
+    fn deref_mut(&mut self) -> &mut Service {
+        &mut self.service
+    }
+}
+
+/// `/metrics` at `admin`, parsed.
+pub async fn scrape(admin: SocketAddr) -> Metrics {
+    let (status, text) = get(admin, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    Metrics(text)
+}
+
+/// Polls `/metrics` at `admin` until `done` holds, at most `limit`; the last scrape either way.
+pub async fn scrape_until(
+    admin: SocketAddr,
+    limit: Duration,
+    done: impl Fn(&Metrics) -> bool,
+) -> Metrics {
+    let deadline = Instant::now() + limit;
+    loop {
+        let metrics = scrape(admin).await;
+        if done(&metrics) || Instant::now() > deadline {
+            return metrics;
         }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-impl Drop for Sidecar {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn unique() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+/// The metrics table after `heading` in the README: each row's name (`drifttap_…`) and its
+/// labels (the third column).
+pub fn readme_metrics(heading: &str) -> Vec<(String, Vec<String>)> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    // The metrics table: rows of `| `name` | type | labels | meaning |`.
+    let section = readme
+        .split(heading)
+        .nth(1)
+        .unwrap_or_else(|| panic!("a {heading} section in the README"));
+    section
+        .lines()
+        .take_while(|l| !l.starts_with("## ") && !l.starts_with("### "))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let name = cells
+                .get(1)?
+                .strip_prefix("`drifttap_")?
+                .strip_suffix('`')?;
+            let labels = cells
+                .get(3)?
+                .split(',')
+                .map(|s| s.trim().trim_matches('`').to_string())
+                .filter(|s| !s.is_empty() && s != "—")
+                .collect();
+            Some((format!("drifttap_{name}"), labels))
+        })
+        .collect()
 }
 
 /// Scraped OpenMetrics text.
 pub struct Metrics(pub String);
 
 impl Metrics {
+    /// Asserts that every `(name, labels)` is exported, with each of its labels.
+    pub fn assert_documented(&self, documented: &[(String, Vec<String>)]) {
+        for (name, labels) in documented {
+            // A histogram's series are its `_bucket`, `_sum` and `_count`.
+            let series = match self.series(name) {
+                s if s.is_empty() => self.series(&format!("{name}_count")),
+                s => s,
+            };
+            assert!(!series.is_empty(), "{name} is not exported:\n{}", self.0);
+            for label in labels {
+                assert!(
+                    series
+                        .iter()
+                        .any(|(l, _)| l.contains(&format!("{label}=\""))),
+                    "{name} has no label {label}: {series:?}"
+                );
+            }
+        }
+    }
+
     /// The value of the one series of `name` whose labels include every `labels` pair.
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         self.series(name)
