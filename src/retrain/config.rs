@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::alert::secret::read_secret;
 use crate::cli::RetrainerArgs;
 use crate::config::{ConfigError, parse_duration};
 use crate::retrain::cluster::ClusterConfig;
@@ -160,7 +161,11 @@ impl RetrainerConfig {
             }
         };
         let secret = match args.secret_file.as_deref() {
-            Some(path) => read_secret(path).map_err(|e| problems.push(e)).ok(),
+            // The same reading as the sender's (surrounding whitespace is not part of it), so
+            // both sides sign with the same bytes.
+            Some(path) => read_secret(std::path::Path::new(path))
+                .map_err(|e| problems.push(format!("--secret-file: {e}")))
+                .ok(),
             None => {
                 problems.push(
                     "--secret-file: required (or DRIFTTAP_RETRAINER_SECRET_FILE): the shared secret of the webhook and of Alertmanager's bearer token".into(),
@@ -220,18 +225,6 @@ impl RetrainerConfig {
             _ => Err(ConfigError { problems }),
         }
     }
-}
-
-/// The secret in `path`, surrounding white space removed (a Secret written with `echo` ends in
-/// a newline; Alertmanager trims its `credentials_file` the same way).
-fn read_secret(path: &str) -> Result<Vec<u8>, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("--secret-file: cannot read {path}: {e}"))?;
-    let secret = bytes.trim_ascii();
-    if secret.is_empty() {
-        return Err(format!("--secret-file: {path} is empty"));
-    }
-    Ok(secret.to_vec())
 }
 
 #[cfg(test)]
