@@ -29,7 +29,9 @@ pub fn available(binary: &str) -> bool {
             std::env::var("DRIFTTAP_REQUIRE_E2E").as_deref() != Ok("1"),
             "{binary} is not installed and DRIFTTAP_REQUIRE_E2E=1"
         );
-        eprintln!("skipped: {binary} is not installed (Debian packages prometheus, prometheus-alertmanager)");
+        eprintln!(
+            "skipped: {binary} is not installed (Debian packages prometheus, prometheus-alertmanager)"
+        );
     }
     found
 }
@@ -47,7 +49,8 @@ pub struct Process {
     child: Child,
     log: String,
     pub address: SocketAddr,
-    dir: TempDir,
+    /// Configuration, data and log; removed on drop.
+    _dir: TempDir,
 }
 
 impl Process {
@@ -64,16 +67,12 @@ impl Process {
             child,
             log,
             address: SocketAddr::from(([127, 0, 0, 1], port)),
-            dir,
+            _dir: dir,
         }
     }
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    pub fn path(&self, name: &str) -> String {
-        self.dir.path(name)
     }
 
     /// Waits for `GET /-/ready` to answer 200.

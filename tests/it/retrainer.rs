@@ -162,7 +162,7 @@ fn answer((status, body): (StatusCode, String)) -> (StatusCode, serde_json::Valu
     (status, json)
 }
 
-fn env_of(job: &Job, name: &str) -> Option<String> {
+pub fn env_of(job: &Job, name: &str) -> Option<String> {
     let pod = job.spec.as_ref()?.template.spec.as_ref()?;
     pod.containers[0]
         .env
