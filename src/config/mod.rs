@@ -76,7 +76,7 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawWebhook {
     /// Where drift notifications are POSTed, e.g.
-    /// `http://drifttap-retrainer.drifttap.svc:8080/v1/drift`. The webhook is off unless set.
+    /// `http://drifttap-retrainer.mlops.svc:8080/v1/drift`. The webhook is off unless set.
     pub url: Option<String>,
     /// File holding the shared secret the body is signed with (HMAC-SHA256). Required with
     /// `url`. Read again before every delivery, so a rotated Kubernetes Secret takes effect

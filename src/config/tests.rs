@@ -125,13 +125,13 @@ fn the_webhook_is_off_by_default_and_needs_a_secret_when_on() {
         Overrides::default(),
         &env(&[(
             "DRIFTTAP_WEBHOOK_URL",
-            "http://drifttap-retrainer.drifttap.svc:8080/v1/drift",
+            "http://drifttap-retrainer.mlops.svc:8080/v1/drift",
         )]),
     );
     let webhook = raw.resolve(overrides).expect("valid").webhook.expect("on");
     assert_eq!(
         webhook.url.as_str(),
-        "http://drifttap-retrainer.drifttap.svc:8080/v1/drift"
+        "http://drifttap-retrainer.mlops.svc:8080/v1/drift"
     );
     assert_eq!(webhook.secret_file, PathBuf::from("/etc/drifttap/secret"));
     assert_eq!(webhook.cooldown, Duration::ZERO);

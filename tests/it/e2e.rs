@@ -10,11 +10,11 @@ use hyper::StatusCode;
 use k8s_openapi::api::batch::v1::Job;
 
 use crate::fake_kube::FakeKube;
-use crate::harness::{TempDir, drifttap, example};
+use crate::harness::{TempDir, drifttap};
 use crate::monitoring::{ALERTMANAGER, PROMETHEUS, alertmanager, available, prometheus};
 use crate::retrainer::{NAMESPACE, Retrainer, SECRET, env_of};
-use crate::sidecar::{Sidecar, StubModel, get};
-use crate::webhook::{drift, webhook_yaml};
+use crate::sidecar::get;
+use crate::webhook::{delivered, drift, tapped_sidecar, webhook_yaml};
 
 /// How long the loop may take; it needs about 10 s (scrape and rule evaluation every second, an
 /// alert `for` of 1 s, Alertmanager's 1 s group wait).
@@ -70,18 +70,6 @@ fn gpu_limit(job: &Job) -> Option<String> {
 
 fn label(job: &Job, name: &str) -> Option<String> {
     job.metadata.labels.as_ref()?.get(name).cloned()
-}
-
-async fn tapped_sidecar(extra_yaml: &str, env: &[(&str, &str)]) -> (Sidecar, StubModel) {
-    let model = StubModel::start(Duration::ZERO).await;
-    let upstream = format!("http://{}", model.address);
-    let sidecar = Sidecar::start_with(
-        &example("reference.parquet"),
-        extra_yaml,
-        &["--upstream", &upstream, "--tap-listen", "127.0.0.1:0"],
-        env,
-    );
-    (sidecar, model)
 }
 
 /// What Prometheus says of the alert, for failure messages.
@@ -184,14 +172,7 @@ async fn the_sidecars_webhook_creates_the_job_and_a_second_replicas_episode_crea
     assert_eq!(payload["pod"], "credit-a");
     let episode = env_of(job, "DRIFTTAP_EPISODE").expect("the episode");
     assert_eq!(payload["idempotency_key"], episode.as_str());
-    let m = first
-        .metrics_until(Duration::from_secs(10), |m| {
-            m.value(
-                "drifttap_webhook_deliveries_total",
-                &[("outcome", "delivered")],
-            ) == Some(1.0)
-        })
-        .await;
+    let m = delivered(&first, 1.0, Duration::from_secs(10)).await;
     assert_eq!(
         m.value("drifttap_webhook_failing", &[("model", "credit")]),
         Some(0.0)
@@ -208,14 +189,7 @@ async fn the_sidecars_webhook_creates_the_job_and_a_second_replicas_episode_crea
     )
     .await;
     drift(&second).await;
-    second
-        .metrics_until(LOOP, |m| {
-            m.value(
-                "drifttap_webhook_deliveries_total",
-                &[("outcome", "delivered")],
-            ) == Some(1.0)
-        })
-        .await;
+    delivered(&second, 1.0, LOOP).await;
     let m = retrainer.metrics().await;
     assert_eq!(
         m.value(

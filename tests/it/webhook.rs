@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use drifttap::alert::webhook::{DriftNotification, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
 
 use crate::harness::{TempDir, example};
-use crate::sidecar::{Sidecar, StubModel, post, v1_requests};
+use crate::sidecar::{Metrics, Sidecar, StubModel, post, v1_requests};
 
 /// The example's features that drift in `current-drifted.parquet` (baselines/credit/README.md).
 const DRIFTING: [&str; 5] = [
@@ -150,6 +150,31 @@ pub fn webhook_yaml(dir: &TempDir, url: &str, secret: &str) -> String {
     )
 }
 
+/// A sidecar tapping a stub model, with `extra_yaml` and `env`.
+pub async fn tapped_sidecar(extra_yaml: &str, env: &[(&str, &str)]) -> (Sidecar, StubModel) {
+    let model = StubModel::start(Duration::ZERO).await;
+    let upstream = format!("http://{}", model.address);
+    let sidecar = Sidecar::start_with(
+        &example("reference.parquet"),
+        extra_yaml,
+        &["--upstream", &upstream, "--tap-listen", "127.0.0.1:0"],
+        env,
+    );
+    (sidecar, model)
+}
+
+/// The sidecar's metrics once it has delivered `n` episodes (or `limit` has passed).
+pub async fn delivered(sidecar: &Sidecar, n: f64, limit: Duration) -> Metrics {
+    sidecar
+        .metrics_until(limit, |m| {
+            m.value(
+                "drifttap_webhook_deliveries_total",
+                &[("outcome", "delivered")],
+            ) == Some(n)
+        })
+        .await
+}
+
 /// Drives the example's drifted traffic through `sidecar`'s tap.
 pub async fn drift(sidecar: &Sidecar) {
     let tap = sidecar.tap.expect("tap listening");
@@ -168,28 +193,18 @@ pub async fn drift(sidecar: &Sidecar) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_is_delivered_once_signed_through_the_receivers_failures() {
     let receiver = Receiver::start(b"s3cret", &[503, 200]).await;
-    let model = StubModel::start(Duration::ZERO).await;
-    let upstream = format!("http://{}", model.address);
     let dir = TempDir::new("webhook-serve");
-    let sidecar = Sidecar::start_with(
-        &example("reference.parquet"),
+    let (sidecar, _model) = tapped_sidecar(
         &webhook_yaml(&dir, &receiver.url, "s3cret"),
-        &["--upstream", &upstream, "--tap-listen", "127.0.0.1:0"],
         &[
             ("DRIFTTAP_POD_NAMESPACE", "credit"),
             ("DRIFTTAP_POD_NAME", "credit-7d9f-abcde"),
         ],
-    );
+    )
+    .await;
     drift(&sidecar).await;
     receiver.until(2, Duration::from_secs(60)).await;
-    let m = sidecar
-        .metrics_until(Duration::from_secs(10), |m| {
-            m.value(
-                "drifttap_webhook_deliveries_total",
-                &[("outcome", "delivered")],
-            ) == Some(1.0)
-        })
-        .await;
+    let m = delivered(&sidecar, 1.0, Duration::from_secs(10)).await;
     assert_eq!(
         m.value(
             "drifttap_webhook_deliveries_total",
@@ -260,15 +275,8 @@ async fn drift_is_delivered_once_signed_through_the_receivers_failures() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_with_another_secret_refuses_and_the_sidecar_says_so() {
     let receiver = Receiver::start(b"the-other-secret", &[401]).await;
-    let model = StubModel::start(Duration::ZERO).await;
-    let upstream = format!("http://{}", model.address);
     let dir = TempDir::new("webhook-refused");
-    let sidecar = Sidecar::start_with(
-        &example("reference.parquet"),
-        &webhook_yaml(&dir, &receiver.url, "s3cret"),
-        &["--upstream", &upstream, "--tap-listen", "127.0.0.1:0"],
-        &[],
-    );
+    let (sidecar, _model) = tapped_sidecar(&webhook_yaml(&dir, &receiver.url, "s3cret"), &[]).await;
     drift(&sidecar).await;
     receiver.until(1, Duration::from_secs(60)).await;
     let m = sidecar
