@@ -171,7 +171,7 @@ impl Metrics {
             "drifttap_window_samples", "Samples in the window", window_samples;
             "drifttap_window_capacity", "Samples the window holds when full", window_capacity;
             "drifttap_samples_ingested", "Samples decoded and added to the window, by source", samples_ingested;
-            "drifttap_samples_dropped", "Values left out while decoding, by reason (non_finite, wrong_type)", samples_dropped;
+            "drifttap_samples_dropped", "Values or rows left out while decoding, by reason (non_finite, wrong_type, width_mismatch, row_limit)", samples_dropped;
             "drifttap_payloads_dropped", "Payloads left out before decoding, by reason (queue_full, body_too_large, shutting_down)", payloads_dropped;
             "drifttap_decode_errors", "Payloads that could not be decoded, by reason", decode_errors;
             "drifttap_unknown_fields", "Fields in payloads that are not baseline features", unknown_fields;
@@ -258,7 +258,7 @@ impl Metrics {
         for r in ["queue_full", "body_too_large", "shutting_down"] {
             drop(self.payloads_dropped.get_or_create(&reason(r)));
         }
-        for r in ["non_finite", "wrong_type", "width_mismatch"] {
+        for r in ["non_finite", "wrong_type", "width_mismatch", "row_limit"] {
             drop(self.samples_dropped.get_or_create(&reason(r)));
         }
         for r in crate::ingest::decode::DecodeError::REASONS {

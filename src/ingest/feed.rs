@@ -27,14 +27,15 @@ const IDLE_POLLS: u32 = 200;
 /// How often a blocked feed looks at the stop flag.
 const IDLE_POLL: Duration = Duration::from_millis(100);
 
-/// The schema of a baseline's features, in baseline order.
-pub fn schema(baseline: &Baseline) -> Schema {
+/// The schema of a baseline's features, in baseline order, decoding at most `max_rows` rows of
+/// a payload (the window's size: a window keeps no more of one payload anyway).
+pub fn schema(baseline: &Baseline, max_rows: usize) -> Schema {
     let features: Vec<_> = baseline
         .features
         .iter()
         .map(|f| (f.name.clone(), f.kind()))
         .collect();
-    Schema::new(&features)
+    Schema::new(&features).with_max_rows(max_rows)
 }
 
 /// Decodes payloads from `receiver` into `shared`'s window until `stop` is set or every sender
@@ -47,7 +48,8 @@ pub fn run(
     stop: &AtomicBool,
 ) {
     let mut current = shared.baseline();
-    let mut current_schema = schema(&current);
+    let capacity = || shared.lock_window().capacity();
+    let mut current_schema = schema(&current, capacity());
     let mut empty_polls = 0u32;
     loop {
         let observation = if empty_polls < IDLE_POLLS {
@@ -74,7 +76,7 @@ pub fn run(
         empty_polls = 0;
         let latest = shared.baseline();
         if !Arc::ptr_eq(&latest, &current) {
-            current_schema = schema(&latest);
+            current_schema = schema(&latest, capacity());
             current = latest;
         }
         feed_one(
@@ -114,7 +116,7 @@ pub fn feed_one(
         let latest = shared.baseline();
         if !Arc::ptr_eq(&latest, baseline) {
             // Replaced while decoding: decode again (rare) for the new feature order.
-            *schema = self::schema(&latest);
+            *schema = self::schema(&latest, window.capacity());
             *baseline = latest;
             decoded = match decode_observation(schema, observation) {
                 Ok(decoded) => decoded,

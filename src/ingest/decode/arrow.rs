@@ -324,6 +324,20 @@ mod tests {
     }
 
     #[test]
+    fn rows_past_the_row_limit_are_counted_not_decoded() {
+        let ages: ArrayRef = Arc::new(Float64Array::from_iter_values((0..3_000).map(f64::from)));
+        let body = stream(&[
+            batch(vec![("age", ages.clone())]),
+            batch(vec![("age", ages)]),
+        ]);
+        let limited = schema().with_max_rows(2_500);
+        let d = decode_body(&limited, Some(ARROW), None, &body).expect("decodes");
+        assert_eq!((d.rows, d.dropped.row_limit), (2_500, 3_500));
+        assert_eq!(d.values.len(), 2_500 * limited.len());
+        assert_eq!(d.values[2_499 * limited.len()], num(2_499.0));
+    }
+
+    #[test]
     fn every_supported_type_with_nulls() {
         let dictionary: ArrayRef = {
             let mut b = StringDictionaryBuilder::<DictKey>::new();

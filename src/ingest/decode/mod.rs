@@ -101,6 +101,8 @@ pub struct Schema {
     index: HashMap<String, usize>,
     /// Position of [`PREDICTION`], if a feature.
     prediction: Option<usize>,
+    /// Rows decoded from one payload at most; the rest are counted, not decoded.
+    max_rows: usize,
 }
 
 impl Schema {
@@ -116,7 +118,17 @@ impl Schema {
             kinds: features.iter().map(|(_, kind)| *kind).collect(),
             index,
             prediction,
+            max_rows: usize::MAX,
         }
+    }
+
+    /// At most `max_rows` rows decoded from a payload; the rows after them are counted in
+    /// [`Dropped::row_limit`]. What a payload costs in memory is then bounded by the rows the
+    /// window keeps, not by how many rows a body of `max_body_bytes` can spell (an array of
+    /// empty rows is three bytes a row; a decoded row is the schema's width in values).
+    pub fn with_max_rows(mut self, max_rows: usize) -> Self {
+        self.max_rows = max_rows.max(1);
+        self
     }
 
     /// Number of features: the width of every decoded row.
@@ -209,21 +221,24 @@ pub struct Dropped {
     /// Rows (not values) whose width is not the schema's: a positional row of the wrong
     /// length, or the `N` rows of a V2 feature matrix with the wrong column count.
     pub width_mismatch: u64,
+    /// Rows (not values) past the schema's row limit for one payload.
+    pub row_limit: u64,
 }
 
 impl Dropped {
     /// The counts with their `reason` label codes.
-    pub fn by_reason(&self) -> [(&'static str, u64); 3] {
+    pub fn by_reason(&self) -> [(&'static str, u64); 4] {
         [
             ("non_finite", self.non_finite),
             ("wrong_type", self.wrong_type),
             ("width_mismatch", self.width_mismatch),
+            ("row_limit", self.row_limit),
         ]
     }
 
     /// Whether nothing was dropped.
     pub fn is_empty(&self) -> bool {
-        self.non_finite == 0 && self.wrong_type == 0 && self.width_mismatch == 0
+        self.by_reason().iter().all(|(_, n)| *n == 0)
     }
 
     fn count(&mut self, reason: Reason) {
@@ -237,6 +252,7 @@ impl Dropped {
         self.non_finite += other.non_finite;
         self.wrong_type += other.wrong_type;
         self.width_mismatch += other.width_mismatch;
+        self.row_limit += other.row_limit;
     }
 }
 
@@ -477,24 +493,36 @@ impl<'s> Builder<'s> {
 
     /// Makes room for `n` more rows without writing them (see [`BLOCK_ROWS`]: writing them
     /// block by block keeps the block in cache).
-    fn reserve_rows(&mut self, n: usize) {
-        self.out.values.reserve(n * self.width());
+    /// Rows that may still be added under the schema's row limit.
+    fn room(&self) -> usize {
+        self.schema.max_rows.saturating_sub(self.out.rows)
     }
 
-    /// Appends `n` rows of missing values; returns the first one's index.
+    fn reserve_rows(&mut self, n: usize) {
+        self.out.values.reserve(n.min(self.room()) * self.width());
+    }
+
+    /// Appends `n` rows of missing values; returns the first one's index. Past the row limit
+    /// only the rows that fit are added and the rest are counted: `put` on them does nothing.
     fn push_rows(&mut self, n: usize) -> usize {
         let first = self.out.rows;
         let width = self.width();
+        let added = n.min(self.room());
+        self.out.dropped.row_limit += (n - added) as u64;
         self.out
             .values
-            .resize(self.out.values.len() + n * width, Value::Missing);
-        self.out.rows += n;
+            .resize(self.out.values.len() + added * width, Value::Missing);
+        self.out.rows += added;
         first
     }
 
     /// Stores a converted value, or counts why there is none.
     #[inline]
     fn put(&mut self, row: usize, feature: usize, value: Result<Value, Reason>) {
+        if row >= self.out.rows {
+            // Past the row limit: the row is counted already, its values are not.
+            return;
+        }
         match value {
             Ok(Value::Missing) => {}
             Ok(value) => {

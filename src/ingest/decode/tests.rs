@@ -46,6 +46,7 @@ fn dropped(non_finite: u64, wrong_type: u64, width_mismatch: u64) -> Dropped {
         non_finite,
         wrong_type,
         width_mismatch,
+        row_limit: 0,
     }
 }
 
@@ -475,7 +476,12 @@ fn reason_codes_are_snake_case_and_listed() {
     let d = dropped(1, 2, 3);
     assert_eq!(
         d.by_reason(),
-        [("non_finite", 1), ("wrong_type", 2), ("width_mismatch", 3)]
+        [
+            ("non_finite", 1),
+            ("wrong_type", 2),
+            ("width_mismatch", 3),
+            ("row_limit", 0)
+        ]
     );
 }
 
@@ -594,4 +600,54 @@ fn v2_tensors_agree_with_records_past_one_block() {
     )
     .expect("a feature matrix");
     assert_eq!(d, expected);
+}
+
+#[test]
+fn rows_past_the_row_limit_are_counted_not_decoded() {
+    let limited = schema().with_max_rows(2);
+    let decode_json = |body: &str| {
+        decode(&limited, Some("application/json"), None, body.as_bytes())
+            .unwrap_or_else(|e| panic!("{body}: {e}"))
+    };
+    // Records and KServe V1: the first two rows; the later ones' bad values are not counted.
+    for body in [
+        r#"[{"age": 1}, {"age": 2}, {"age": "x"}, {"age": 4}, {}]"#,
+        r#"{"instances": [{"age": 1}, {"age": 2}, {"age": "x"}, {"age": 4}, {}]}"#,
+        r#"{"instances": [[1, 0, "a", "b"], [2, 0, "a", "b"], ["x", 0, "a", "b"], [4, 0, "a", "b"], [5, 0, "a", "b"]]}"#,
+    ] {
+        let d = decode_json(body);
+        assert_eq!(d.rows, 2, "{body}");
+        assert_eq!(d.values.len(), 2 * limited.len());
+        assert_eq!(
+            (d.values[0].clone(), d.values[limited.len()].clone()),
+            (num(1.0), num(2.0))
+        );
+        assert_eq!(
+            d.dropped,
+            Dropped {
+                row_limit: 3,
+                ..Dropped::default()
+            },
+            "{body}"
+        );
+    }
+    // A V2 tensor of 1 000 rows: 2 kept.
+    let data: Vec<String> = (0..1_000).map(|i| i.to_string()).collect();
+    let body = format!(
+        r#"{{"inputs": [{{"name": "age", "shape": [1000], "datatype": "FP64", "data": [{}]}}]}}"#,
+        data.join(",")
+    );
+    let d = decode_json(&body);
+    assert_eq!((d.rows, d.dropped.row_limit), (2, 998));
+    assert_eq!(d.values.len(), 2 * limited.len());
+    // The limit is per payload: the next one starts afresh.
+    assert_eq!(decode_json(r#"[{"age": 1}]"#).rows, 1);
+    assert_eq!(
+        Dropped {
+            row_limit: 3,
+            ..Dropped::default()
+        }
+        .by_reason()[3],
+        ("row_limit", 3)
+    );
 }
