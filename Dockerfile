@@ -5,10 +5,15 @@ COPY . .
 RUN cargo build --release --locked --bin drifttap
 
 FROM debian:bookworm-slim
+# The system's CA certificates: an https:// retraining webhook is verified against them.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/release/drifttap /usr/local/bin/drifttap
 COPY baselines/credit /baselines/credit-example
-# 9472 tap, 9471 ingest and CloudEvents, 9470 admin (/metrics, /healthz, /readyz, /v1/status).
-EXPOSE 9470 9471 9472
+# serve: 9472 tap, 9471 ingest and CloudEvents, 9470 admin (/metrics, /healthz, /readyz,
+# /v1/status). retrainer: 8080 notifications, 9091 admin.
+EXPOSE 9470 9471 9472 8080 9091
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/drifttap"]
 CMD ["serve", "--config", "/etc/drifttap/drifttap.yaml"]
