@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
@@ -28,6 +28,8 @@ use crate::retrain::job::{Episode, JobTemplate, Source, build_job};
 use crate::retrain::metrics::{JobOutcome, Notification, RetrainerMetrics};
 use crate::retrain::pending::PendingQueue;
 use crate::server::{BindError, Body, bind, error, respond};
+
+mod background;
 
 /// Where Jobs go.
 #[derive(Debug, Clone)]
@@ -479,72 +481,6 @@ impl Retrainer {
             }
         } else {
             tracing::warn!(error = %why, "the Kubernetes API server is not reachable");
-        }
-    }
-
-    /// Retries pending Jobs when they are due (or at once when the API server comes back),
-    /// until `stop` turns true.
-    async fn retry_pending(self, cluster: Cluster, mut stop: watch::Receiver<bool>) {
-        let inner = &self.inner;
-        loop {
-            let next = lock(&inner.pending).next_due();
-            let wait = async {
-                match next {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = stop.wait_for(|stopped| *stopped) => return,
-                () = inner.retry.notified() => {}
-                () = wait => {}
-            }
-            let due = lock(&inner.pending).due(Instant::now());
-            for entry in due {
-                if *stop.borrow() {
-                    return;
-                }
-                let result = self.attempt(&cluster, &entry.model, &entry.job).await;
-                let mut pending = lock(&inner.pending);
-                match result {
-                    Err(failure) if failure.is_transient() => {
-                        pending.failed(&entry.name, Instant::now());
-                        tracing::debug!(job = %entry.name, attempts = entry.attempts + 1, %failure, "retry failed");
-                    }
-                    settled => {
-                        pending.done(&entry.name);
-                        let attempts = entry.attempts + 1;
-                        match settled {
-                            Ok((outcome, running)) => {
-                                inner.metrics.job(outcome, 1);
-                                log_outcome(
-                                    outcome,
-                                    &entry.model,
-                                    &entry.name,
-                                    running.as_deref(),
-                                    attempts,
-                                );
-                            }
-                            Err(failure) => {
-                                inner.metrics.job(JobOutcome::Failed, 1);
-                                tracing::error!(model = %entry.model, job = %entry.name, reason = %failure.kubernetes_reason, %failure, attempts, "the pending Job cannot be created; dropped");
-                            }
-                        }
-                    }
-                }
-                inner.metrics.pending_jobs.set(pending.len() as i64);
-            }
-        }
-    }
-
-    /// Asks the API server every `interval` whether it answers, until `stop` turns true.
-    async fn probe(self, cluster: Cluster, interval: Duration, mut stop: watch::Receiver<bool>) {
-        loop {
-            let _ = self.observe(cluster.probe().await);
-            tokio::select! {
-                _ = stop.wait_for(|stopped| *stopped) => return,
-                () = tokio::time::sleep(interval) => {}
-            }
         }
     }
 
