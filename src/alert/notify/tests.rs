@@ -463,3 +463,25 @@ fn a_missing_secret_file_stops_the_start() {
         .to_string();
     assert!(error.contains("/nonexistent/drifttap/secret"), "{error}");
 }
+
+#[test]
+fn a_ca_file_without_certificates_stops_the_start_naming_it() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let _guard = runtime.enter();
+    let dir = TempSecret(std::env::temp_dir().join(format!("drifttap-ca-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).expect("temp dir");
+    let ca_file = dir.0.join("ca.pem");
+    std::fs::write(&ca_file, "not a certificate\n").expect("written");
+    let config = WebhookConfig {
+        ca_file: Some(ca_file.clone()),
+        ..config("https://retrainer.example/v1/drift", &dir.0)
+    };
+    let mut registry = Registry::default();
+    let metrics = Metrics::register(&mut registry, "test");
+    let error = start(&config, "credit", metrics, std::future::pending())
+        .expect_err("no certificate")
+        .to_string();
+    assert!(error.contains(&ca_file.display().to_string()), "{error}");
+}
