@@ -4,7 +4,7 @@
 //! retrainer`, which creates the Job on a fake Kubernetes API server. And the direct path:
 //! `serve --webhook-url` → retrainer → Job, with a second replica's episode creating nothing.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hyper::StatusCode;
 use k8s_openapi::api::batch::v1::Job;
@@ -179,7 +179,18 @@ async fn the_sidecars_webhook_creates_the_job_and_a_second_replicas_episode_crea
     );
 
     // Another replica of the model drifts too: its own episode, answered `already_running`
-    // (the first Job has not finished), so nothing is created.
+    // (the first Job has not finished), so nothing is created. A replica whose verdict turns in
+    // the same second names the same episode (answered `exists`); the second replica starts
+    // after that second, so that the test sees the other case.
+    let started = payload["drift_started_at"].as_u64().expect("a start");
+    while SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        <= started
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let (second, _model) = tapped_sidecar(
         &webhook_yaml(&dir, &url, SECRET),
         &[
