@@ -44,6 +44,7 @@
 
 pub mod admin;
 pub mod alert;
+pub mod backoff;
 pub mod baseline;
 pub mod check;
 pub mod cli;

@@ -64,6 +64,8 @@ pub struct Tap {
 struct Shared {
     pool: Client<HttpConnector, TeeBody>,
     authority: http::uri::Authority,
+    /// The `Host` header for requests that come without one, made once.
+    host: Option<http::HeaderValue>,
     max_body_bytes: usize,
     observe_responses: bool,
     timeout: Duration,
@@ -150,6 +152,7 @@ impl Tap {
         });
         Tap {
             shared: Arc::new(Shared {
+                host: http::HeaderValue::from_str(authority.as_str()).ok(),
                 requests_by_class,
                 pool,
                 authority,
@@ -185,9 +188,9 @@ impl Tap {
             .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
         strip_hop_by_hop(&mut parts.headers);
         if !parts.headers.contains_key(http::header::HOST)
-            && let Ok(host) = http::HeaderValue::from_str(shared.authority.as_str())
+            && let Some(host) = &shared.host
         {
-            parts.headers.insert(http::header::HOST, host);
+            parts.headers.insert(http::header::HOST, host.clone());
         }
         // The model gets HTTP/1.1 whatever the client spoke to us, in origin form.
         parts.version = http::Version::HTTP_11;

@@ -23,6 +23,7 @@ use crate::alert::webhook::{
     BaselineRef, DriftNotification, DriftingFeature, MultivariateResult, PAYLOAD_VERSION,
     SIGNATURE_HEADER, TIMESTAMP_HEADER, WindowSpan, episode_key, sign,
 };
+use crate::backoff::{backoff, jitter};
 use crate::config::WebhookConfig;
 use crate::engine::Evaluation;
 use crate::metrics::{Metrics, ModelLabels, OutcomeLabels};
@@ -135,15 +136,6 @@ pub fn notification(model: &str, pod: &Pod, evaluation: &Evaluation<'_>) -> Drif
         features,
         multivariate,
     }
-}
-
-/// The delay before retry `retry` (1 for the first): `initial × 2^(retry−1)`, at most `max`,
-/// scaled by `0.5 + jitter / 2` with `jitter` in [0, 1) ("equal jitter": never less than half
-/// the nominal delay, so a crowd of sidecars spreads out without hammering the receiver).
-pub fn backoff(retry: u32, initial: Duration, max: Duration, jitter: f64) -> Duration {
-    let doublings = retry.saturating_sub(1).min(30);
-    let nominal = initial.saturating_mul(1 << doublings).min(max);
-    nominal.mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0)
 }
 
 /// What the receiver's answer means for the episode.
@@ -270,7 +262,6 @@ pub fn start(
         client,
         secret,
         notifier: notifier.clone(),
-        jitter: Jitter::seeded(),
         last_delivered: None,
     };
     let task = tokio::spawn(delivery.run(receiver, stop));
@@ -314,30 +305,6 @@ fn ca_certificates(path: &Path) -> Result<Vec<reqwest::Certificate>, NotifyError
     Ok(certificates)
 }
 
-/// A small xorshift generator for the retry jitter; its quality does not matter, only that
-/// sidecars started together do not retry in lockstep.
-#[derive(Debug)]
-struct Jitter(u64);
-
-impl Jitter {
-    fn seeded() -> Jitter {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        Jitter((nanos ^ (u64::from(std::process::id()) << 32)) | 1)
-    }
-
-    /// A number in [0, 1).
-    fn next(&mut self) -> f64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// The delivery task's state.
 #[derive(Debug)]
 struct Delivery {
@@ -346,7 +313,6 @@ struct Delivery {
     /// The last secret read; kept when a later read fails.
     secret: Vec<u8>,
     notifier: Notifier,
-    jitter: Jitter,
     last_delivered: Option<Instant>,
 }
 
@@ -428,7 +394,7 @@ impl Delivery {
                         retry,
                         self.config.retry_initial_interval,
                         self.config.retry_max_interval,
-                        self.jitter.next(),
+                        jitter(),
                     )
                     .max(
                         retry_after

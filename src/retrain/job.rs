@@ -408,10 +408,7 @@ fn prepend_env(container: &mut Container, env: &[EnvVar]) {
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::alert::webhook::hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! timeout, 429, a 5xx), and when to try each again: capped exponential backoff with jitter.
 //! No I/O and no clock of its own: the caller passes the time, so tests need no sleeping.
 
-use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
@@ -129,18 +128,13 @@ impl PendingQueue {
 /// capped at `max`, then scaled by `jitter` in [0.5, 1] ("equal jitter"), so retrainers that
 /// lost the API server together do not come back in step.
 pub fn backoff(attempts: u32, max: Duration, jitter: f64) -> Duration {
-    let doublings = attempts.saturating_sub(1).min(30);
-    let full = FIRST_BACKOFF.saturating_mul(1 << doublings).min(max);
-    full.mul_f64(jitter.clamp(0.5, 1.0))
+    let unit = (jitter.clamp(0.5, 1.0) - 0.5) * 2.0;
+    crate::backoff::backoff(attempts, FIRST_BACKOFF, max, unit)
 }
 
-/// A random factor in [0.5, 1]: the standard library's per-process random hash keys, hashed
-/// once more, are random enough for spreading retries.
+/// A random factor in [0.5, 1].
 fn jitter() -> f64 {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(0);
-    let unit = (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64;
-    0.5 + unit / 2.0
+    0.5 + crate::backoff::jitter() / 2.0
 }
 
 #[cfg(test)]

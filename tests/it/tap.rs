@@ -226,19 +226,24 @@ async fn counting_model(close: bool) -> (std::net::SocketAddr, Arc<AtomicUsize>)
 
 #[tokio::test]
 async fn a_client_connection_keeps_one_upstream_connection_and_survives_its_close() {
+    // Twenty requests one after another on one client connection (the client keeps it alive).
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let request = |address: std::net::SocketAddr| {
-        Request::post(format!("http://{address}/predict"))
-            .body(Full::new(Bytes::from_static(b"{}")))
-            .expect("request")
+    let twenty = |proxy: std::net::SocketAddr| {
+        let client = client.clone();
+        async move {
+            for _ in 0..20 {
+                let request = Request::post(format!("http://{proxy}/predict"))
+                    .body(Full::new(Bytes::from_static(b"{}")))
+                    .expect("request");
+                let response = client.request(request).await.expect("answered");
+                assert_eq!(response.status(), StatusCode::OK);
+                response.into_body().collect().await.expect("body");
+            }
+        }
     };
     let (model, accepted) = counting_model(false).await;
     let (proxy, _observed) = tap(&format!("http://{model}"), 1024).await;
-    for _ in 0..20 {
-        let response = client.request(request(proxy)).await.expect("answered");
-        assert_eq!(response.status(), StatusCode::OK);
-        response.into_body().collect().await.expect("body");
-    }
+    twenty(proxy).await;
     assert_eq!(
         accepted.load(Ordering::SeqCst),
         1,
@@ -248,11 +253,7 @@ async fn a_client_connection_keeps_one_upstream_connection_and_survives_its_clos
     // A model that closes every connection after answering: each request opens a new one.
     let (model, accepted) = counting_model(true).await;
     let (proxy, _observed) = tap(&format!("http://{model}"), 1024).await;
-    for _ in 0..20 {
-        let response = client.request(request(proxy)).await.expect("answered");
-        assert_eq!(response.status(), StatusCode::OK);
-        response.into_body().collect().await.expect("body");
-    }
+    twenty(proxy).await;
     assert_eq!(accepted.load(Ordering::SeqCst), 20);
 }
 
