@@ -1,8 +1,16 @@
 //! The observation queue between the servers (tap, ingest API) and the decoder: bodies go in
-//! with `try_send` and never block a request; a full queue drops the payload and counts it.
+//! with [`Observer::offer`] and never wait for the decoder; a full queue drops the payload and
+//! counts it.
+//!
+//! The queue is a vector behind a mutex that the decoder empties by swapping it for its own, so
+//! each side holds the lock for a push or a swap only. The decoder runs at a lower priority than
+//! the request workers; a lock-free channel whose senders spin while a preempted receiver
+//! finishes a slot (as bounded array channels do) would make the request workers wait on it,
+//! while a blocked mutex hands the CPU to the holder at once.
 
-use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -44,30 +52,70 @@ pub struct Observation {
     pub body: Bytes,
 }
 
+#[derive(Debug)]
+struct Queue {
+    items: Mutex<Vec<Observation>>,
+    capacity: usize,
+    /// The receiver is gone.
+    closed: AtomicBool,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, Vec<Observation>> {
+        // Held for a push or a swap, which leave the vector whole even if a thread panicked.
+        self.items
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 /// The sending side, cloned into every server.
 #[derive(Debug, Clone)]
 pub struct Observer {
-    sender: SyncSender<Observation>,
+    queue: Arc<Queue>,
     metrics: Arc<Metrics>,
     /// Shared, not copied: an observer is cloned for every request the tap forwards.
     model: Arc<str>,
+    /// `drifttap_payloads_dropped_total{reason="queue_full"}`, resolved once: under overload it
+    /// is counted for most payloads.
+    queue_full: prometheus_client::metrics::counter::Counter,
 }
+
+/// The decoder's side.
+#[derive(Debug)]
+pub struct Receiver {
+    queue: Arc<Queue>,
+}
+
+/// No payload arrived in time, or every observer is gone and the queue is empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no payload")]
+pub struct Empty;
 
 /// A queue of `capacity` payloads: the observer for the servers and the receiver for the
 /// decoder.
-pub fn queue(
-    capacity: usize,
-    model: String,
-    metrics: Arc<Metrics>,
-) -> (Observer, Receiver<Observation>) {
-    let (sender, receiver) = sync_channel(capacity.max(1));
+pub fn queue(capacity: usize, model: String, metrics: Arc<Metrics>) -> (Observer, Receiver) {
+    let capacity = capacity.max(1);
+    let queue = Arc::new(Queue {
+        items: Mutex::new(Vec::with_capacity(capacity)),
+        capacity,
+        closed: AtomicBool::new(false),
+    });
+    let queue_full = metrics
+        .payloads_dropped
+        .get_or_create(&ReasonLabels {
+            model: model.clone(),
+            reason: "queue_full".into(),
+        })
+        .clone();
     (
         Observer {
-            sender,
+            queue: queue.clone(),
             metrics,
             model: model.into(),
+            queue_full,
         },
-        receiver,
+        Receiver { queue },
     )
 }
 
@@ -75,16 +123,18 @@ impl Observer {
     /// Queues a payload if there is room; otherwise drops it and counts it. Returns whether it
     /// was queued.
     pub fn offer(&self, observation: Observation) -> bool {
-        match self.sender.try_send(observation) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                self.count_drop("queue_full", 1);
-                false
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                self.count_drop("shutting_down", 1);
-                false
-            }
+        if self.queue.closed.load(Ordering::Relaxed) {
+            self.count_drop("shutting_down", 1);
+            return false;
+        }
+        let mut items = self.queue.lock();
+        if items.len() < self.queue.capacity {
+            items.push(observation);
+            true
+        } else {
+            drop(items);
+            self.queue_full.inc();
+            false
         }
     }
 
@@ -98,6 +148,50 @@ impl Observer {
                 reason: reason.into(),
             })
             .inc_by(count);
+    }
+}
+
+impl Receiver {
+    /// Moves every queued payload into `into` (which should be empty), oldest first. Returns
+    /// `Err` when the queue is empty and every observer is gone.
+    pub fn drain(&self, into: &mut Vec<Observation>) -> Result<(), Empty> {
+        {
+            let mut items = self.queue.lock();
+            std::mem::swap(&mut *items, into);
+        }
+        if into.is_empty() && self.disconnected() {
+            return Err(Empty);
+        }
+        Ok(())
+    }
+
+    /// The oldest queued payload, waiting up to `timeout` for one (polling; for tests and
+    /// tools, the decoder drains).
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Observation, Empty> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            {
+                let mut items = self.queue.lock();
+                if !items.is_empty() {
+                    return Ok(items.remove(0));
+                }
+            }
+            if self.disconnected() || Instant::now() >= deadline {
+                return Err(Empty);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Whether every observer is gone.
+    fn disconnected(&self) -> bool {
+        Arc::strong_count(&self.queue) == 1
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.queue.closed.store(true, Ordering::Relaxed);
     }
 }
 
@@ -125,7 +219,30 @@ mod tests {
             text.contains(r#"drifttap_payloads_dropped_total{model="m",reason="queue_full"} 1"#),
             "{text}"
         );
+        let mut drained = Vec::new();
+        receiver.drain(&mut drained).expect("an observer is alive");
+        assert_eq!(drained.len(), 2);
+        assert!(observer.offer(observation()));
         drop(receiver);
         assert!(!observer.offer(observation()));
+        assert!(
+            crate::metrics::encode(&registry)
+                .contains(r#"drifttap_payloads_dropped_total{model="m",reason="shutting_down"} 1"#)
+        );
+    }
+
+    #[test]
+    fn the_receiver_sees_when_every_observer_is_gone() {
+        let mut registry = prometheus_client::registry::Registry::default();
+        let metrics = Arc::new(Metrics::register(&mut registry, "test"));
+        let (observer, receiver) = queue(4, "m".into(), metrics);
+        let mut drained = Vec::new();
+        assert_eq!(receiver.drain(&mut drained), Ok(()));
+        assert_eq!(
+            receiver.recv_timeout(Duration::from_millis(5)).map(|_| ()),
+            Err(Empty)
+        );
+        drop(observer);
+        assert_eq!(receiver.drain(&mut drained), Err(Empty));
     }
 }

@@ -147,7 +147,10 @@ pub async fn run(
         let observe_responses = config.tap.as_ref().is_some_and(|t| t.observe_responses);
         std::thread::Builder::new()
             .name("drifttap-feed".into())
-            .spawn(move || feed::run(&shared, &receiver, observe_responses, &stop))
+            .spawn(move || {
+                yield_to_forwarding("drifttap-feed");
+                feed::run(&shared, &receiver, observe_responses, &stop)
+            })
     };
     let engine_thread = {
         let engine = Engine::new(shared.clone(), config.evaluation.clone(), config.policy);
@@ -157,6 +160,7 @@ pub async fn run(
         std::thread::Builder::new()
             .name("drifttap-engine".into())
             .spawn(move || {
+                yield_to_forwarding("drifttap-engine");
                 engine.run(&stop, |transition, evaluation| {
                     if let (Transition::Model { drifting: true }, Some(notifier)) =
                         (transition, &notifier)
@@ -225,12 +229,9 @@ pub async fn run(
     }
     if let (Some(listener), Some(tap_config)) = (listeners.tap, &config.tap) {
         let tap = Tap::new(tap_config, config.model.clone(), observer.clone(), metrics);
-        data_servers.push(tokio::spawn(crate::server::serve_connections(
+        data_servers.push(tokio::spawn(crate::tap::serve(
             listener,
-            move || {
-                let tap = tap.for_connection();
-                move |request| tap.clone().handle(request)
-            },
+            tap,
             signal(data_stopped.clone()),
             grace,
         )));
@@ -352,4 +353,29 @@ fn fingerprint(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
     }
     out.sort();
     out
+}
+
+/// Schedules the calling thread (and the threads it starts) below the request workers, with
+/// Linux's `SCHED_IDLE`: it runs on the CPU time the workers leave and is preempted the moment
+/// one wakes (a niced thread would keep the CPU for its time slice). When the sidecar's CPU is
+/// contended, forwarding keeps it: requests keep their latency, the observation queue drops
+/// payloads instead (counted as `queue_full`) and evaluations take longer. Elsewhere the
+/// thread keeps its priority.
+fn yield_to_forwarding(thread: &str) {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+            thread_native_id,
+        };
+        if let Err(e) = set_thread_priority_and_policy(
+            thread_native_id(),
+            thread_priority::ThreadPriority::Min,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+        ) {
+            tracing::warn!(thread, error = ?e, "cannot lower the thread's priority");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = thread;
 }

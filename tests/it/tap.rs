@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,8 +15,8 @@ use tokio::net::TcpListener;
 
 use drifttap::config::TapConfig;
 use drifttap::metrics::Metrics;
-use drifttap::observe::{Direction, Observation, Source, queue};
-use drifttap::server::{Body, respond, serve, serve_connections};
+use drifttap::observe::{Direction, Receiver, Source, queue};
+use drifttap::server::{Body, respond, serve};
 use drifttap::tap::Tap;
 
 /// A model that answers with what it received: method, path, a header, and the body length,
@@ -68,10 +67,7 @@ async fn stub_model(delay: Duration) -> std::net::SocketAddr {
 }
 
 /// A tap in front of `upstream`; returns its address and the observation queue.
-async fn tap(
-    upstream: &str,
-    max_body_bytes: usize,
-) -> (std::net::SocketAddr, Receiver<Observation>) {
+async fn tap(upstream: &str, max_body_bytes: usize) -> (std::net::SocketAddr, Receiver) {
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(Metrics::register(&mut registry, "test"));
     let (observer, receiver) = queue(16, "credit".into(), metrics.clone());
@@ -85,12 +81,9 @@ async fn tap(
     let tap = Tap::new(&config, "credit".into(), observer, metrics);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
-    tokio::spawn(serve_connections(
+    tokio::spawn(drifttap::tap::serve(
         listener,
-        move || {
-            let tap = tap.for_connection();
-            move |request| tap.clone().handle(request)
-        },
+        tap,
         std::future::pending(),
         Duration::ZERO,
     ));
@@ -303,4 +296,98 @@ where
         out.push(handle.await.expect("task"));
     }
     out
+}
+
+/// Writes `request` on a new connection to `address` and reads until `done` holds for what
+/// came back (or the tap closes the connection).
+async fn raw_exchange(
+    address: std::net::SocketAddr,
+    request: &[u8],
+    done: impl Fn(&str) -> bool,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    stream.write_all(request).await.expect("write");
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !done(&String::from_utf8_lossy(&received)) {
+        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+            Ok(Ok(0)) => break,
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+            Ok(Err(e)) => panic!("read: {e}"),
+            Err(_) => panic!(
+                "no answer in time; so far: {}",
+                String::from_utf8_lossy(&received)
+            ),
+        }
+    }
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[tokio::test]
+async fn pipelined_and_chunked_requests_are_forwarded_in_order_and_observed() {
+    let model = stub_model(Duration::ZERO).await;
+    let (tap, observed) = tap(&format!("http://{model}"), 1024).await;
+    // Two requests in one write: a chunked body split in three chunks (with an extension and
+    // a trailer), then a sized one.
+    let requests = b"POST /first HTTP/1.1\r\nHost: m\r\nContent-Type: application/json\r\n\
+Transfer-Encoding: chunked\r\nX-Request-Tag: one\r\n\r\n\
+5;x=y\r\n[{\"ag\r\n6\r\ne\": 31\r\n2\r\n}]\r\n0\r\nx-digest: 1\r\n\r\n\
+POST /second HTTP/1.1\r\nHost: m\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\
+X-Request-Tag: two\r\n\r\n[]";
+    let answers = raw_exchange(tap, requests, |text| {
+        text.matches("\"bytes\":").count() == 2
+    })
+    .await;
+    let first = answers.find(r#""path":"/first","tag":"one","bytes":13"#);
+    let second = answers.find(r#""path":"/second","tag":"two","bytes":2"#);
+    assert!(
+        matches!((first, second), (Some(a), Some(b)) if a < b),
+        "both answered, in order: {answers}"
+    );
+    assert_eq!(answers.matches("HTTP/1.1 200 OK").count(), 2, "{answers}");
+    let chunked = observed
+        .recv_timeout(Duration::from_secs(2))
+        .expect("the chunked body is observed");
+    assert_eq!(
+        &chunked.body[..],
+        br#"[{"age": 31}]"#,
+        "its data, without the coding"
+    );
+    let sized = observed
+        .recv_timeout(Duration::from_secs(2))
+        .expect("the sized body is observed");
+    assert_eq!(&sized.body[..], b"[]");
+}
+
+#[tokio::test]
+async fn http_1_0_goes_the_general_way_and_a_malformed_head_is_a_400() {
+    let model = stub_model(Duration::ZERO).await;
+    let (tap, _observed) = tap(&format!("http://{model}"), 1024).await;
+    let answer = raw_exchange(
+        tap,
+        b"POST /old HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}",
+        |text| text.contains("\"bytes\":"),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.0 200 OK"), "{answer}");
+    assert!(answer.contains(r#""path":"/old""#), "{answer}");
+
+    for malformed in [
+        &b"POST /in valid HTTP/1.1\r\n\r\n"[..],
+        b"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ] {
+        let answer = raw_exchange(tap, malformed, |_| false).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 400 Bad Request"),
+            "{}: {answer}",
+            String::from_utf8_lossy(malformed)
+        );
+    }
+    // The tap serves on.
+    assert_eq!(send(tap, "/predict", b"{}").await.0, StatusCode::OK);
 }

@@ -1,14 +1,22 @@
 //! The tap: a reverse proxy in front of the model that forwards every request and response
 //! unchanged and observes a copy of the request bodies.
 //!
-//! The request path never waits on drifttap: the body streams to the model as it arrives while
-//! up to `max_body_bytes` of it are copied aside; when the body ends the copy goes on the
-//! observation queue with `try_send` (a full queue drops it and counts it). Decoding happens
-//! elsewhere, so a malformed payload reaches the model exactly as sent. If the model cannot be
-//! reached the client gets a 502, if it does not answer in time a 504; the sidecar stays
-//! healthy either way. Responses stream back untouched (and, with `observe_responses`, are
-//! copied the same way, for prediction drift).
+//! The request path never waits on drifttap: up to `max_body_bytes` of each body is copied
+//! aside, and when the body ends the copy goes on the observation queue with `try_send` (a full
+//! queue drops it and counts it). Decoding happens elsewhere, so a malformed payload reaches
+//! the model exactly as sent. If the model cannot be reached the client gets a 502, if it does
+//! not answer in time a 504; the sidecar stays healthy either way. Responses stream back
+//! untouched (and, with `observe_responses`, are copied the same way, for prediction drift).
+//!
+//! Two paths forward: [`h1`], written for HTTP/1.1 inference traffic, takes every connection
+//! first; HTTP/1.0, HTTP/2, upgrades, `Expect` and `CONNECT` go on, from the request where they
+//! appear, to [`Tap::handle`] on hyper, which streams request bodies as they arrive.
 
+mod chunked;
+mod h1;
+
+use std::convert::Infallible;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -23,7 +31,9 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpStream;
+use hyper_util::server::conn::auto;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
 
 use prometheus_client::metrics::counter::Counter;
 
@@ -64,6 +74,8 @@ pub struct Tap {
 struct Shared {
     pool: Client<HttpConnector, TeeBody>,
     authority: http::uri::Authority,
+    /// `host:port` of the model, the port defaulted from the scheme.
+    connect_to: String,
     /// The `Host` header for requests that come without one, made once.
     host: Option<http::HeaderValue>,
     max_body_bytes: usize,
@@ -150,8 +162,20 @@ impl Tap {
                 })
                 .clone()
         });
+        let connect_to = format!(
+            "{}:{}",
+            authority.host(),
+            authority.port_u16().unwrap_or(
+                if config.upstream.scheme() == Some(&http::uri::Scheme::HTTPS) {
+                    443
+                } else {
+                    80
+                }
+            )
+        );
         Tap {
             shared: Arc::new(Shared {
+                connect_to,
                 host: http::HeaderValue::from_str(authority.as_str()).ok(),
                 requests_by_class,
                 pool,
@@ -313,7 +337,7 @@ impl Tap {
 
     /// Opens an upstream connection and starts driving it.
     async fn connect(&self) -> Result<SendRequest<TeeBody>, UpstreamError> {
-        let stream = TcpStream::connect(self.shared.authority.as_str())
+        let stream = TcpStream::connect(&*self.shared.connect_to)
             .await
             .map_err(UpstreamError::Connect)?;
         let _ = stream.set_nodelay(true);
@@ -335,25 +359,106 @@ impl Tap {
     }
 
     fn answer(&self, response: Response<TapBody>) -> Response<TapBody> {
-        let class = match response.status().as_u16() {
+        self.shared.count_answer(response.status().as_u16());
+        response
+    }
+
+    fn upstream_error(&self, reason: &str) {
+        self.shared.upstream_error(reason);
+    }
+}
+
+impl Shared {
+    /// Counts an answer to the client by its status class.
+    fn count_answer(&self, status: u16) {
+        let class = match status {
             200..=299 => 0,
             300..=399 => 1,
             400..=499 => 2,
             _ => 3,
         };
-        self.shared.requests_by_class[class].inc();
-        response
+        self.requests_by_class[class].inc();
     }
 
     fn upstream_error(&self, reason: &str) {
-        self.shared
-            .metrics
+        self.metrics
             .tap_upstream_errors
             .get_or_create(&ReasonLabels {
-                model: self.shared.model.clone(),
+                model: self.model.clone(),
                 reason: reason.into(),
             })
             .inc();
+    }
+}
+
+/// Serves the tap on `listener` until `shutdown` resolves, then lets the connections finish
+/// their current request (idle ones close at once) for up to `grace`.
+pub async fn serve(
+    listener: TcpListener,
+    tap: Tap,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) {
+    let (stop, stopped) = watch::channel(false);
+    // Every connection task holds a sender: the receiver ends when the last one has finished.
+    let (alive, mut all_done) = mpsc::channel::<Infallible>(1);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors or similar: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let tap = tap.for_connection();
+                let stopped = stopped.clone();
+                let alive = alive.clone();
+                tokio::spawn(async move {
+                    serve_connection(tap, stream, stopped).await;
+                    drop(alive);
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    drop(alive);
+    if tokio::time::timeout(grace, all_done.recv()).await.is_err() {
+        tracing::warn!(
+            ?grace,
+            "tap connections still open after the grace period; closing them"
+        );
+    }
+}
+
+/// Resolves when `stopped` turns true (or its sender is gone).
+async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await.map(|_| ());
+}
+
+/// One client connection: the HTTP/1.1 path, then hyper if it hands the connection over.
+async fn serve_connection(tap: Tap, mut stream: TcpStream, mut stopped: watch::Receiver<bool>) {
+    let read = match h1::serve(&tap.shared, &mut stream, &mut stopped).await {
+        h1::End::Closed => return,
+        h1::End::Handoff(read) => read.freeze(),
+    };
+    let service = hyper::service::service_fn(move |request| {
+        let tap = tap.clone();
+        async move { Ok::<_, Infallible>(tap.handle(request).await) }
+    });
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let connection = builder
+        .serve_connection_with_upgrades(TokioIo::new(h1::Rewind::new(read, stream)), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        () = stop_requested(&mut stopped) => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
     }
 }
 

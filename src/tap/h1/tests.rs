@@ -1,0 +1,276 @@
+use super::*;
+
+const HOST: &str = "127.0.0.1:8080";
+
+/// Parses `input` as a request head; returns the parse and the head as it would be forwarded.
+fn request(input: &str) -> (Parsed<RequestHead>, String) {
+    let mut head = Vec::new();
+    let parsed = parse_request(input.as_bytes(), &mut head, HOST);
+    (parsed, String::from_utf8(head).expect("a head is text"))
+}
+
+fn response(input: &str, is_head: bool, close: bool) -> (Parsed<ResponseHead>, String) {
+    let mut out = Vec::new();
+    let parsed = parse_response(input.as_bytes(), is_head, close, &mut out);
+    (parsed, String::from_utf8(out).expect("a head is text"))
+}
+
+#[test]
+fn a_request_head_is_forwarded_without_hop_by_hop_fields() {
+    let input = "POST /v2/models/credit/infer?x=1 HTTP/1.1\r\nHost: model\r\n\
+                 Connection: keep-alive, x-trace\r\nX-Trace: 1\r\nKeep-Alive: timeout=5\r\n\
+                 TE: trailers\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+    let (parsed, head) = request(input);
+    let Parsed::Done(parsed) = parsed else {
+        panic!("a complete head: {parsed:?}");
+    };
+    assert_eq!(parsed.len, input.len() - 2, "the head ends before the body");
+    assert_eq!(parsed.framing, Framing::Length(2));
+    assert!(!parsed.is_head && !parsed.close);
+    assert_eq!(parsed.content_type.as_deref(), Some("application/json"));
+    assert_eq!(
+        head,
+        "POST /v2/models/credit/infer?x=1 HTTP/1.1\r\nHost: model\r\n\
+         Content-Type: application/json\r\nContent-Length: 2\r\n\r\n"
+    );
+}
+
+#[test]
+fn a_request_without_host_gets_the_models_and_an_absolute_target_loses_its_authority() {
+    let (parsed, head) = request("GET http://proxy.example/v1/models?verbose HTTP/1.1\r\n\r\n");
+    assert!(matches!(
+        parsed,
+        Parsed::Done(RequestHead {
+            framing: Framing::Empty,
+            ..
+        })
+    ));
+    assert_eq!(
+        head,
+        format!("GET /v1/models?verbose HTTP/1.1\r\nhost: {HOST}\r\n\r\n")
+    );
+    for (target, origin) in [
+        ("/a?b", "/a?b"),
+        ("/a?next=http://b/c", "/a?next=http://b/c"),
+        ("*", "*"),
+        ("http://h:1/p/q?x=y", "/p/q?x=y"),
+        ("http://h:1", "/"),
+        ("http://h?x", "/?x"),
+    ] {
+        let mut out = Vec::new();
+        push_origin_form(&mut out, target);
+        assert_eq!(String::from_utf8(out).expect("text"), origin, "{target}");
+    }
+}
+
+#[test]
+fn request_framing_follows_rfc_9112() {
+    let framing = |fields: &str| match request(&format!("POST / HTTP/1.1\r\n{fields}\r\n")).0 {
+        Parsed::Done(head) => Ok(head.framing),
+        Parsed::Invalid(status, message) => Err((status, message)),
+        other => panic!("{fields}: {other:?}"),
+    };
+    assert_eq!(framing(""), Ok(Framing::Empty));
+    assert_eq!(framing("Content-Length: 0\r\n"), Ok(Framing::Empty));
+    assert_eq!(framing("Content-Length: 7\r\n"), Ok(Framing::Length(7)));
+    // The same length twice, in one field or two, is one length.
+    assert_eq!(framing("Content-Length: 7, 7\r\n"), Ok(Framing::Length(7)));
+    assert_eq!(
+        framing("Content-Length: 7\r\nContent-Length: 7\r\n"),
+        Ok(Framing::Length(7))
+    );
+    assert_eq!(
+        framing("Transfer-Encoding: gzip, chunked\r\n"),
+        Ok(Framing::Chunked)
+    );
+    for fields in [
+        "Content-Length: 7\r\nContent-Length: 8\r\n",
+        "Content-Length: -1\r\n",
+        "Content-Length: +7\r\n",
+        "Content-Length: 0x10\r\n",
+        "Content-Length: 99999999999999999999\r\n",
+        "Transfer-Encoding: chunked, gzip\r\n",
+        "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n",
+    ] {
+        let (status, _) = framing(fields).expect_err(fields);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{fields}");
+    }
+}
+
+#[test]
+fn requests_this_path_does_not_forward_go_to_the_general_path() {
+    for input in [
+        "GET / HTTP/1.0\r\n\r\n",
+        "CONNECT model:80 HTTP/1.1\r\nHost: model:80\r\n\r\n",
+        "GET /ws HTTP/1.1\r\nHost: m\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: m\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+    ] {
+        assert!(matches!(request(input).0, Parsed::Handoff), "{input}");
+    }
+}
+
+#[test]
+fn an_incomplete_head_waits_and_a_bad_or_huge_one_is_answered() {
+    assert!(matches!(
+        request("POST /infer HTTP/1.1\r\nHost: m\r\n").0,
+        Parsed::Partial
+    ));
+    assert!(matches!(
+        request("POST /in fer HTTP/1.1\r\n\r\n").0,
+        Parsed::Invalid(StatusCode::BAD_REQUEST, _)
+    ));
+    let huge = format!("GET / HTTP/1.1\r\nx-big: {}", "a".repeat(MAX_HEAD));
+    assert!(matches!(
+        request(&huge).0,
+        Parsed::Invalid(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, _)
+    ));
+    let many: String = (0..=MAX_HEADERS).map(|i| format!("x-{i}: v\r\n")).collect();
+    assert!(matches!(
+        request(&format!("GET / HTTP/1.1\r\n{many}\r\n")).0,
+        Parsed::Invalid(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, _)
+    ));
+}
+
+#[test]
+fn a_request_asking_to_close_is_seen() {
+    let (parsed, head) = request("GET / HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n");
+    assert!(matches!(
+        parsed,
+        Parsed::Done(RequestHead { close: true, .. })
+    ));
+    assert!(!head.to_ascii_lowercase().contains("connection"), "{head}");
+}
+
+#[test]
+fn a_response_head_is_answered_as_http_1_1_without_hop_by_hop_fields() {
+    let input = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\
+                 Connection: keep-alive\r\nKeep-Alive: timeout=60\r\n\r\nhello";
+    let (parsed, out) = response(input, false, false);
+    let Parsed::Done(parsed) = parsed else {
+        panic!("complete: {parsed:?}");
+    };
+    assert_eq!(
+        (parsed.status, parsed.framing, parsed.reusable, parsed.close),
+        (200, Framing::Length(5), true, false)
+    );
+    assert_eq!(parsed.len, input.len() - 5);
+    assert_eq!(
+        out,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n"
+    );
+    // When the client connection is closing, the answer says so.
+    let (_, out) = response(input, false, true);
+    assert!(
+        out.ends_with("Content-Length: 5\r\nconnection: close\r\n\r\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn response_framing_depends_on_the_request_and_the_status() {
+    let framing = |input: &str, is_head: bool| match response(input, is_head, false).0 {
+        Parsed::Done(head) => (head.framing, head.reusable, head.close),
+        other => panic!("{input}: {other:?}"),
+    };
+    let sized = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+    assert_eq!(framing(sized, true), (Framing::Empty, true, false), "HEAD");
+    assert_eq!(
+        framing("HTTP/1.1 204 No Content\r\n\r\n", false),
+        (Framing::Empty, true, false)
+    );
+    assert_eq!(
+        framing(
+            "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+            false
+        ),
+        (Framing::Empty, true, false)
+    );
+    // Neither length nor coding: the body runs until the model closes, and so does the
+    // client's connection.
+    assert_eq!(
+        framing("HTTP/1.1 200 OK\r\n\r\n", false),
+        (Framing::UntilClose, false, true)
+    );
+    // HTTP/1.0 keeps the connection only when it says keep-alive; 1.1 unless it says close.
+    assert_eq!(
+        framing("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false),
+        (Framing::Length(1), false, false)
+    );
+    assert_eq!(
+        framing(
+            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n",
+            false
+        ),
+        (Framing::Length(1), true, false)
+    );
+    assert_eq!(
+        framing(
+            "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n",
+            false
+        ),
+        (Framing::Length(1), false, false)
+    );
+}
+
+#[test]
+fn a_chunked_response_drops_a_content_length_beside_it() {
+    let (parsed, out) = response(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 99\r\n\r\n",
+        false,
+        false,
+    );
+    assert!(matches!(
+        parsed,
+        Parsed::Done(ResponseHead {
+            framing: Framing::Chunked,
+            ..
+        })
+    ));
+    assert_eq!(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+}
+
+#[test]
+fn interim_answers_are_heads_of_their_own_and_a_protocol_switch_is_refused() {
+    let (parsed, out) = response(
+        "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n",
+        false,
+        true,
+    );
+    assert!(matches!(
+        parsed,
+        Parsed::Done(ResponseHead {
+            status: 103,
+            framing: Framing::Empty,
+            close: false,
+            ..
+        })
+    ));
+    assert_eq!(out, "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n");
+    assert!(matches!(
+        response("HTTP/1.1 101 Switching Protocols\r\n\r\n", false, false).0,
+        Parsed::Invalid(StatusCode::BAD_GATEWAY, _)
+    ));
+    assert!(matches!(
+        response("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false, false).0,
+        Parsed::Invalid(StatusCode::BAD_GATEWAY, _)
+    ));
+    assert!(matches!(
+        response("SMTP ready\r\n\r\n", false, false).0,
+        Parsed::Invalid(StatusCode::BAD_GATEWAY, _)
+    ));
+}
+
+#[test]
+fn a_body_copy_stops_at_its_cap() {
+    let mut copy = Copy::new(true, 8, 100);
+    copy.add(b"12345");
+    copy.add(b"678");
+    assert!(matches!(&copy, Copy::On { data, .. } if &data[..] == b"12345678"));
+    copy.add(b"9");
+    assert!(matches!(copy, Copy::TooLarge));
+    copy.add(b"more");
+    assert!(matches!(copy, Copy::TooLarge), "stays too large");
+    let mut off = Copy::new(false, 8, 0);
+    off.add(b"x");
+    assert!(matches!(off, Copy::Off));
+}
