@@ -389,6 +389,7 @@ fn evaluate(
         ..*compute
     };
     let mut reports = parallel_map(pairs, compute.threads.get(), |pair| {
+        one.checkpoint();
         feature_report(pair, rows.clone(), reference_rows, options, &one)
     })
     .into_iter()

@@ -163,7 +163,9 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(shared: Arc<Shared>, config: EvaluationConfig, policy: Policy) -> Self {
-        let compute = Compute::detect().with_threads(config.threads);
+        let compute = Compute::detect()
+            .with_threads(config.threads)
+            .yielding_every(Some(crate::serve::YIELD_EVERY));
         Engine {
             shared,
             config,

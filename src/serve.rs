@@ -355,6 +355,11 @@ fn fingerprint(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
     out
 }
 
+/// How long the feed and the engine compute before offering their CPU to the request workers
+/// (see [`crate::stats::pace`]): the longest a request waits for them when they share a CPU.
+/// An offer that finds nothing waiting costs about a microsecond, 1 % of this.
+pub(crate) const YIELD_EVERY: Duration = Duration::from_micros(100);
+
 /// Schedules the calling thread (and the threads it starts) below the request workers, with
 /// Linux's `SCHED_IDLE`: it runs on the CPU time the workers leave and is preempted the moment
 /// one wakes (a niced thread would keep the CPU for its time slice). When the sidecar's CPU is

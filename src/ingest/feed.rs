@@ -59,6 +59,7 @@ pub fn run(shared: &Shared, receiver: &Receiver, observe_responses: bool, stop: 
         }
         empty_polls = 0;
         for observation in batch.drain(..) {
+            crate::stats::pace::checkpoint(crate::serve::YIELD_EVERY);
             let latest = shared.baseline();
             if !Arc::ptr_eq(&latest, &current) {
                 current_schema = schema(&latest, capacity());

@@ -11,6 +11,7 @@
 
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 use super::{scalar, simd};
 
@@ -110,6 +111,10 @@ pub struct Compute {
     pub backend: Backend,
     /// The most threads one statistic may use (scoped threads, joined before it returns).
     pub threads: NonZeroUsize,
+    /// Cooperative scheduling: with `Some(every)`, a statistic offers its thread's CPU to
+    /// other threads (see [`super::pace`]) at least this often, between units of work (an MMD
+    /// tile, a feature). `None` runs to completion: the offline check.
+    pub yield_every: Option<Duration>,
 }
 
 impl Compute {
@@ -118,6 +123,7 @@ impl Compute {
         Compute {
             backend: Backend::detect(),
             threads: NonZeroUsize::MIN,
+            yield_every: None,
         }
     }
 
@@ -126,6 +132,7 @@ impl Compute {
         Compute {
             backend: Backend::Scalar,
             threads: NonZeroUsize::MIN,
+            yield_every: None,
         }
     }
 
@@ -134,6 +141,21 @@ impl Compute {
         Compute {
             threads: NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN),
             ..self
+        }
+    }
+
+    /// The same, offering its CPU to other threads at least every `every` (`None`: never).
+    pub fn yielding_every(self, every: Option<Duration>) -> Self {
+        Compute {
+            yield_every: every,
+            ..self
+        }
+    }
+
+    /// Between two units of work: offers the CPU if `yield_every` says it is time.
+    pub fn checkpoint(&self) {
+        if let Some(every) = self.yield_every {
+            super::pace::checkpoint(every);
         }
     }
 }

@@ -7,6 +7,7 @@
 //! - [`effect`]: Wasserstein-1, PSI and Jensen–Shannon distance.
 //! - [`correction`]: Bonferroni and Benjamini–Hochberg across features.
 //! - [`backend`]: the scalar oracle or SIMD kernels, and the thread budget.
+//! - [`pace`]: cooperative yielding, for computations that share a CPU with a server.
 
 pub mod backend;
 pub mod chi2;
@@ -15,6 +16,7 @@ pub mod effect;
 pub mod error;
 pub mod ks;
 pub mod mmd;
+pub mod pace;
 pub(crate) mod scalar;
 pub(crate) mod simd;
 pub(crate) mod sort;

@@ -161,6 +161,7 @@ where
                 TILE,
             );
             visit(&mut state, tile, &mut dots);
+            compute.checkpoint();
         }
         state
     };
