@@ -768,7 +768,7 @@ def median(xs):
 
 def compare(args, children, tmp, binary, nginx, lua, upstream_port, proxy_cpus, load_cpus,
             workers) -> tuple[dict[str, list[Run]], "TapMetrics", list]:
-    runs: dict[str, list[Run]] = {"direct": [], "nginx": [], "tap": []}
+    runs: dict[str, list[Run]] = {t: [] for t in ("direct", "nginx", "tap") if t in args.targets}
     tap_total = TapMetrics()
     tap_runs: list[tuple[int, TapMetrics, int]] = []
     duration = f"{args.duration}s"
@@ -920,6 +920,8 @@ def main() -> int:
     ap.add_argument("--soak", type=int, default=0, metavar="MINUTES",
                     help="also run the tap under continuous load for MINUTES, sampling VmRSS")
     ap.add_argument("--soak-only", action="store_true", help="skip the comparison")
+    ap.add_argument("--targets", default="direct,nginx,tap",
+                    help="comma-separated targets of the comparison (direct,nginx,tap)")
     ap.add_argument("--no-build", action="store_true", help="use the binary already built")
     ap.add_argument("--keep-temp", action="store_true", help="keep the temp dir (configs, logs)")
     ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
@@ -927,6 +929,10 @@ def main() -> int:
     args = ap.parse_args()
     if args.soak_only and args.soak <= 0:
         ap.error("--soak-only needs --soak MINUTES")
+    args.targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    unknown = set(args.targets) - {"direct", "nginx", "tap"}
+    if unknown or not args.targets:
+        ap.error(f"--targets takes direct, nginx and tap (got {', '.join(sorted(unknown)) or 'none'})")
     for tool in (args.nginx, args.wrk):
         if not Path(tool).exists():
             sys.exit(f"{tool} not found (apt-get install -y --no-install-recommends nginx wrk)")
@@ -1039,9 +1045,9 @@ def report(args, runs, tap_total: TapMetrics, tap_runs) -> None:
         f"{counts(tap_total.evaluations)}; mean evaluation duration "
         f"{fmt_time(tap_total.eval_sum / tap_total.eval_count) if tap_total.eval_count else '-'}"
         f"; tap requests by class {counts({k: v for k, v in tap_total.tap_requests.items() if v})}")
-    groups = [r.threads for r in runs["tap"] if r.threads]
+    groups = [r.threads for r in runs.get("tap", []) if r.threads]
     if groups:
-        n = sum(r.wrk.requests for r in runs["tap"] if r.threads)
+        n = sum(r.wrk.requests for r in runs.get("tap", []) if r.threads)
         tot = {k: sum(g[k] for g in groups) for k in groups[0]}
         log("tap CPU by thread over the measured runs: " + ", ".join(
             f"{k} {v / n * 1e6:.1f} µs/req" for k, v in tot.items()))
