@@ -15,7 +15,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 /// A listener that could not be bound.
 #[derive(Debug, thiserror::Error)]
@@ -59,9 +59,22 @@ pub fn error(status: StatusCode, message: &str) -> Response<Body> {
     respond(status, "application/json", body)
 }
 
+/// The next connection on `listener`, with Nagle's algorithm off (answers are written whole).
+/// A failed accept (out of file descriptors, say) is retried after a pause, not in a spin.
+pub(crate) async fn accept(listener: &TcpListener) -> TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let _ = stream.set_nodelay(true);
+                return stream;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
 /// Serves `handler` on `listener` until `shutdown` resolves, then waits up to `grace` for the
-/// connections in flight. Every response type whose body is a hyper body works (the tap
-/// streams).
+/// connections in flight. Every response type whose body is a hyper body works.
 pub async fn serve<H, F, B>(
     listener: TcpListener,
     handler: H,
@@ -74,37 +87,13 @@ pub async fn serve<H, F, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    serve_connections(listener, move || handler.clone(), shutdown, grace).await
-}
-
-/// As [`serve`], with a handler made for each accepted connection by `connection`, so that it
-/// can hold state of that connection (the tap's upstream connection).
-pub async fn serve_connections<M, H, F, B>(
-    listener: TcpListener,
-    connection: M,
-    shutdown: impl Future<Output = ()>,
-    grace: Duration,
-) where
-    M: Fn() -> H,
-    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<B>> + Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
-                    // Out of file descriptors or similar: back off instead of spinning.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                let handler = connection();
+            stream = accept(&listener) => {
+                let handler = handler.clone();
                 let service = service_fn(move |request| {
                     let handler = handler.clone();
                     async move { Ok::<_, Infallible>(handler(request).await) }
