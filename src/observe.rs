@@ -138,6 +138,18 @@ impl Observer {
         }
     }
 
+    /// Like [`Observer::offer`], but the payload is made only if there is room for it: under
+    /// overload a server does not copy bodies that would be dropped.
+    pub fn offer_with(&self, make: impl FnOnce() -> Observation) -> bool {
+        if !self.queue.closed.load(Ordering::Relaxed)
+            && self.queue.lock().len() >= self.queue.capacity
+        {
+            self.queue_full.inc();
+            return false;
+        }
+        self.offer(make())
+    }
+
     /// Counts payloads left out before decoding (`queue_full`, `body_too_large`,
     /// `shutting_down`).
     pub fn count_drop(&self, reason: &str, count: u64) {
@@ -212,8 +224,13 @@ mod tests {
             body: Bytes::from_static(b"[]"),
         };
         assert!(observer.offer(observation()));
-        assert!(observer.offer(observation()));
-        assert!(!observer.offer(observation()));
+        assert!(observer.offer_with(observation));
+        let mut made = false;
+        assert!(!observer.offer_with(|| {
+            made = true;
+            observation()
+        }));
+        assert!(!made, "no payload is made for a full queue");
         let text = crate::metrics::encode(&registry);
         assert!(
             text.contains(r#"drifttap_payloads_dropped_total{model="m",reason="queue_full"} 1"#),

@@ -33,8 +33,10 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_HEADERS: usize = 128;
 /// Free space made in a read buffer before each read.
 const READ_CHUNK: usize = 16 * 1024;
-/// How long a client may take to send the rest of a request head it has started.
-const HEAD_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may pause while sending a request head it has started, or a body that is
+/// read whole before forwarding (nginx's `client_header_timeout` and `client_body_timeout`
+/// are 60 s); then the connection closes. A streamed body is bounded by the upstream timeout.
+const CLIENT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How a client connection starts when it speaks HTTP/2 with prior knowledge.
 const H2_PREFACE_START: &[u8] = b"PRI ";
 
@@ -256,8 +258,11 @@ impl Connection<'_> {
                     _ = stop.changed() => return Err(End::Closed),
                 }
             } else {
-                match tokio::time::timeout(HEAD_READ_TIMEOUT, self.client.read_buf(&mut self.input))
-                    .await
+                match tokio::time::timeout(
+                    CLIENT_READ_TIMEOUT,
+                    self.client.read_buf(&mut self.input),
+                )
+                .await
                 {
                     Ok(read) => read,
                     Err(_) => return Err(End::Closed),
@@ -271,7 +276,7 @@ impl Connection<'_> {
     }
 
     /// Forwards one request and its answer. Returns whether the connection stays open.
-    async fn forward(&mut self, request: RequestHead, stopping: bool) -> bool {
+    async fn forward(&mut self, mut request: RequestHead, stopping: bool) -> bool {
         let shared = self.shared;
         self.closing = request.close || stopping;
         let whole = match request.framing {
@@ -286,17 +291,24 @@ impl Connection<'_> {
                 let end = request.len + body_len;
                 while self.input.len() < end {
                     self.input.reserve(end - self.input.len());
-                    match self.client.read_buf(&mut self.input).await {
-                        Ok(0) | Err(_) => return false,
-                        Ok(_) => {}
+                    let read = self.client.read_buf(&mut self.input);
+                    match tokio::time::timeout(CLIENT_READ_TIMEOUT, read).await {
+                        Ok(Ok(0) | Err(_)) | Err(_) => return false,
+                        Ok(Ok(_)) => {}
                     }
                 }
-                self.head.extend_from_slice(&self.input[request.len..end]);
+                let body = &self.input[request.len..end];
+                self.head.extend_from_slice(body);
                 if body_len > 0 {
-                    request_copy = Copy::On {
-                        data: BytesMut::from(&self.input[request.len..end]),
-                        cap: shared.max_body_bytes,
-                    };
+                    // Queued now, while the body is at hand; not copied if the queue is full.
+                    let content_type = request.content_type.take();
+                    shared.observer.offer_with(|| Observation {
+                        source: Source::Tap,
+                        direction: Direction::Request,
+                        content_type,
+                        headers: None,
+                        body: Bytes::copy_from_slice(body),
+                    });
                 }
                 self.input.advance(end);
                 tokio::time::timeout(shared.timeout, self.exchange_whole(request.is_head)).await
