@@ -179,7 +179,7 @@ impl Metrics {
             "drifttap_evaluation_duration_seconds", "Time an evaluation took", evaluation_duration;
             "drifttap_last_evaluation_timestamp_seconds", "Unix time of the last completed evaluation", last_evaluation;
             "drifttap_tap_requests", "Requests through the tap, by status class of the answer", tap_requests;
-            "drifttap_tap_upstream_errors", "Requests the model did not answer, by reason (connect, timeout)", tap_upstream_errors;
+            "drifttap_tap_upstream_errors", "Requests the model did not answer or broke off, by reason (connect, timeout, invalid_response, aborted)", tap_upstream_errors;
             "drifttap_baseline_info", "The loaded baseline's version", baseline_info;
             "drifttap_baseline_load_errors", "Baseline reloads that failed (the previous baseline stays)", baseline_load_errors;
             "drifttap_webhook_deliveries", "Retraining webhook deliveries and attempts, by outcome (delivered, retried, rejected, failed, dropped, suppressed)", webhook_deliveries;
@@ -264,7 +264,7 @@ impl Metrics {
         for r in crate::ingest::decode::DecodeError::REASONS {
             drop(self.decode_errors.get_or_create(&reason(r)));
         }
-        for r in ["connect", "timeout"] {
+        for r in crate::tap::UPSTREAM_ERROR_REASONS {
             drop(self.tap_upstream_errors.get_or_create(&reason(r)));
         }
         for source in ["tap", "ingest", "cloudevents"] {

@@ -56,6 +56,12 @@ const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
+/// The reasons of `drifttap_tap_upstream_errors_total`: the model could not be reached
+/// (`connect`, a 502), did not answer in time (`timeout`, a 504), answered with something that
+/// is not HTTP/1.1 (`invalid_response`, a 502), or broke off its answer's body (`aborted`: the
+/// client's connection is closed, the only way to tell it).
+pub const UPSTREAM_ERROR_REASONS: [&str; 4] = ["connect", "timeout", "invalid_response", "aborted"];
+
 /// Idle upstream connections kept per host by the shared pool, which serves the requests a
 /// connection's own upstream connection cannot take (concurrent HTTP/2 streams): the model is
 /// one local process, so a small pool covers any concurrency while bounding file descriptors.
@@ -405,13 +411,7 @@ pub async fn serve(
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
-                    // Out of file descriptors or similar: back off instead of spinning.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
+            stream = crate::server::accept(&listener) => {
                 let tap = tap.for_connection();
                 let stopped = stopped.clone();
                 let alive = alive.clone();
