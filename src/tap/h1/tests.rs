@@ -274,3 +274,85 @@ fn a_body_copy_stops_at_its_cap() {
     off.add(b"x");
     assert!(matches!(off, Copy::Off));
 }
+
+mod arbitrary_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A request head built from arbitrary field names and values (some of them the fields the
+    /// parser looks at), then possibly cut short or followed by junk.
+    fn head() -> impl Strategy<Value = Vec<u8>> {
+        let name = prop_oneof![
+            Just("Connection".to_string()),
+            Just("Content-Length".to_string()),
+            Just("Transfer-Encoding".to_string()),
+            Just("Host".to_string()),
+            Just("Keep-Alive".to_string()),
+            "[A-Za-z-]{1,12}",
+        ];
+        let value = prop_oneof![
+            Just("close".to_string()),
+            Just("chunked".to_string()),
+            Just("keep-alive, x-a".to_string()),
+            "[0-9]{1,22}",
+            "[ -~]{0,16}",
+        ];
+        (
+            prop_oneof![Just("GET"), Just("POST"), Just("HEAD"), Just("CONNECT")],
+            "/[ -~&&[^ ]]{0,20}",
+            prop_oneof![Just("HTTP/1.1"), Just("HTTP/1.0"), Just("HTTP/2.0")],
+            prop::collection::vec((name, value), 0..8),
+            prop::collection::vec(any::<u8>(), 0..16),
+            any::<prop::sample::Index>(),
+            any::<bool>(),
+        )
+            .prop_map(|(method, target, version, fields, junk, cut, truncate)| {
+                let mut head = format!("{method} {target} {version}\r\n");
+                for (name, value) in fields {
+                    head.push_str(&format!("{name}: {value}\r\n"));
+                }
+                head.push_str("\r\n");
+                let mut bytes = head.into_bytes();
+                if truncate {
+                    bytes.truncate(cut.index(bytes.len() + 1));
+                }
+                bytes.extend_from_slice(&junk);
+                bytes
+            })
+    }
+
+    proptest! {
+        /// Whatever arrives, parsing does not panic, and a head it accepts is forwarded as a
+        /// complete HTTP/1.1 head with the same method and no hop-by-hop field.
+        #[test]
+        fn an_accepted_request_head_is_forwarded_well_formed(input in head()) {
+            let mut out = Vec::new();
+            if let Parsed::Done(parsed) = parse_request(&input, &mut out, HOST) {
+                prop_assert!(parsed.len <= input.len());
+                let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS + 1];
+                let mut again = httparse::Request::new(&mut fields);
+                let status = again.parse(&out).expect("the forwarded head parses");
+                prop_assert_eq!(status, httparse::Status::Complete(out.len()));
+                prop_assert_eq!(again.version, Some(1));
+                prop_assert_eq!(
+                    again.method,
+                    std::str::from_utf8(&input[..input.iter().position(|&b| b == b' ').expect("a method")]).ok()
+                );
+                for field in again.headers.iter() {
+                    prop_assert!(
+                        !HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(field.name)),
+                        "{} forwarded", field.name
+                    );
+                }
+            }
+        }
+
+        /// Arbitrary bytes as a request or a response head never panic the parsers.
+        #[test]
+        fn arbitrary_bytes_never_panic_the_parsers(input in prop::collection::vec(any::<u8>(), 0..256), is_head: bool, close: bool) {
+            let mut out = Vec::new();
+            let _ = parse_request(&input, &mut out, HOST);
+            let _ = parse_response(&input, is_head, close, &mut out);
+        }
+    }
+}
