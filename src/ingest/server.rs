@@ -2,7 +2,7 @@
 //! Arrow IPC), and `POST /` and `POST /v1/cloudevents` for KServe's payload logger
 //! (CloudEvents in binary, structured or batch mode).
 //!
-//! A payload is read up to `max_body_bytes`, queued for the feed with `try_send`, and answered
+//! A payload is read up to `max_body_bytes`, queued for the feed without waiting, and answered
 //! `202 Accepted` at once: decoding happens on the feed's thread, and its outcome is counted in
 //! `/metrics` (`drifttap_decode_errors_total`, `drifttap_samples_dropped_total`), not reported
 //! per request. A full queue answers `503` with `Retry-After`, a body over the cap `413`.

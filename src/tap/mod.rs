@@ -2,7 +2,7 @@
 //! unchanged and observes a copy of the request bodies.
 //!
 //! The request path never waits on drifttap: up to `max_body_bytes` of each body is copied
-//! aside, and when the body ends the copy goes on the observation queue with `try_send` (a full
+//! aside, and when the body ends the copy goes on the observation queue without waiting (a full
 //! queue drops it and counts it). Decoding happens elsewhere, so a malformed payload reaches
 //! the model exactly as sent. If the model cannot be reached the client gets a 502, if it does
 //! not answer in time a 504; the sidecar stays healthy either way. Responses stream back
