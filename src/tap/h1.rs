@@ -24,7 +24,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::chunked::{ChunkError, Chunked};
-use super::{HOP_BY_HOP, Shared};
+use super::{BodyCopy, HOP_BY_HOP, Shared};
 use crate::observe::{Direction, Observation, Source};
 
 /// The longest request or response head read (nginx's default is 4 × 8 KiB).
@@ -138,54 +138,6 @@ impl std::fmt::Display for ExchangeError {
     }
 }
 
-/// Up to a cap of a body's data, copied aside for the observer.
-#[derive(Debug)]
-enum Copy {
-    Off,
-    On { data: BytesMut, cap: usize },
-    TooLarge,
-}
-
-impl Copy {
-    fn new(enabled: bool, cap: usize, expected: usize) -> Self {
-        if enabled {
-            Copy::On {
-                data: BytesMut::with_capacity(expected.min(cap)),
-                cap,
-            }
-        } else {
-            Copy::Off
-        }
-    }
-
-    fn add(&mut self, bytes: &[u8]) {
-        if let Copy::On { data, cap } = self {
-            if data.len() + bytes.len() <= *cap {
-                data.extend_from_slice(bytes);
-            } else {
-                *self = Copy::TooLarge;
-            }
-        }
-    }
-
-    /// Hands the copy to the observer (or counts that the body was too large to copy).
-    fn offer(self, shared: &Shared, direction: Direction, content_type: Option<String>) {
-        match self {
-            Copy::On { data, .. } if !data.is_empty() => {
-                shared.observer.offer(Observation {
-                    source: Source::Tap,
-                    direction,
-                    content_type,
-                    headers: None,
-                    body: data.freeze(),
-                });
-            }
-            Copy::TooLarge => shared.observer.count_drop("body_too_large", 1),
-            Copy::On { .. } | Copy::Off => {}
-        }
-    }
-}
-
 /// Serves the requests of one client connection until it closes, an error is answered, or a
 /// request for the general path arrives. When `stop` turns true, an idle connection closes and
 /// a busy one closes after its current answer.
@@ -284,7 +236,7 @@ impl Connection<'_> {
             Framing::Length(n) if n <= shared.max_body_bytes as u64 => Some(n as usize),
             _ => None,
         };
-        let mut request_copy = Copy::Off;
+        let mut request_copy = BodyCopy::Off;
         let exchange = match whole {
             Some(body_len) => {
                 // Read the whole body, then send head and body in one write.
@@ -321,8 +273,8 @@ impl Connection<'_> {
                 };
                 request_copy = match request.framing {
                     // Known to be larger than the cap.
-                    Framing::Length(_) => Copy::TooLarge,
-                    _ => Copy::new(true, shared.max_body_bytes, expected),
+                    Framing::Length(_) => BodyCopy::TooLarge,
+                    _ => BodyCopy::new(true, shared.max_body_bytes, expected),
                 };
                 tokio::time::timeout(
                     shared.timeout,
@@ -366,7 +318,7 @@ impl Connection<'_> {
             _ => 0,
         };
         let mut response_copy =
-            Copy::new(shared.observe_responses, shared.max_body_bytes, expected);
+            BodyCopy::new(shared.observe_responses, shared.max_body_bytes, expected);
         let pumped = pump(
             &mut upstream.stream,
             &mut upstream.buf,
@@ -377,7 +329,7 @@ impl Connection<'_> {
         )
         .await;
         shared.count_answer(response.status);
-        request_copy.offer(shared, Direction::Request, request.content_type);
+        request_copy.offer(&shared.observer, Direction::Request, request.content_type);
         match pumped {
             Ok(()) => {}
             Err(PumpError::Sink) => return false,
@@ -387,7 +339,7 @@ impl Connection<'_> {
                 return false;
             }
         }
-        response_copy.offer(shared, Direction::Response, response.content_type);
+        response_copy.offer(&shared.observer, Direction::Response, response.content_type);
         if response.reusable && upstream.buf.is_empty() {
             self.upstream = Some(upstream);
         }
@@ -426,7 +378,7 @@ impl Connection<'_> {
         &mut self,
         framing: Framing,
         is_head: bool,
-        copy: &mut Copy,
+        copy: &mut BodyCopy,
     ) -> Result<(Upstream, ResponseHead), ExchangeError> {
         let (upstream, reused) = self.upstream().await?;
         // Nothing of it could be sent again: see whether the model closed the connection first.
@@ -549,7 +501,7 @@ async fn pump(
     sink: &mut TcpStream,
     framing: Framing,
     prefix: &mut Vec<u8>,
-    copy: &mut Copy,
+    copy: &mut BodyCopy,
 ) -> Result<(), PumpError> {
     let mut left = match framing {
         Framing::Length(n) => n,

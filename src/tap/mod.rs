@@ -229,7 +229,6 @@ impl Tap {
             body,
             shared.max_body_bytes,
             shared.observer.clone(),
-            Source::Tap,
             Direction::Request,
             content_type,
         );
@@ -259,7 +258,6 @@ impl Tap {
                 body,
                 shared.max_body_bytes,
                 shared.observer.clone(),
-                Source::Tap,
                 Direction::Response,
                 content_type_of(&parts.headers),
             )
@@ -505,25 +503,70 @@ fn tap_error(status: StatusCode, message: &str) -> Response<TapBody> {
     response
 }
 
+/// Up to a cap of a body's data, copied aside for the observer: the HTTP/1.1 path's bodies and
+/// the general path's [`TeeBody`] alike.
+#[derive(Debug)]
+enum BodyCopy {
+    Off,
+    On { data: BytesMut, cap: usize },
+    TooLarge,
+}
+
+impl BodyCopy {
+    /// A copy of up to `cap` bytes, its buffer sized once from the `expected` length (capped).
+    fn new(enabled: bool, cap: usize, expected: usize) -> Self {
+        if enabled {
+            BodyCopy::On {
+                data: BytesMut::with_capacity(expected.min(cap)),
+                cap,
+            }
+        } else {
+            BodyCopy::Off
+        }
+    }
+
+    fn add(&mut self, bytes: &[u8]) {
+        if let BodyCopy::On { data, cap } = self {
+            if data.len() + bytes.len() <= *cap {
+                data.extend_from_slice(bytes);
+            } else {
+                *self = BodyCopy::TooLarge;
+            }
+        }
+    }
+
+    /// Hands the copy to the observer (or counts that the body was too large to copy).
+    fn offer(self, observer: &Observer, direction: Direction, content_type: Option<String>) {
+        match self {
+            BodyCopy::On { data, .. } if !data.is_empty() => {
+                observer.offer(Observation {
+                    source: Source::Tap,
+                    direction,
+                    content_type,
+                    headers: None,
+                    body: data.freeze(),
+                });
+            }
+            BodyCopy::TooLarge => observer.count_drop("body_too_large", 1),
+            BodyCopy::On { .. } | BodyCopy::Off => {}
+        }
+    }
+}
+
 /// A body passed through frame by frame, with up to `cap` bytes copied aside and handed to the
 /// observer when the body ends. A body longer than the cap is forwarded whole and not observed.
 pub struct TeeBody {
     inner: Incoming,
-    copy: Option<BytesMut>,
-    cap: usize,
+    /// `Off` once handed over, or when the body broke off.
+    copy: BodyCopy,
     observer: Observer,
-    source: Source,
     direction: Direction,
     content_type: Option<String>,
-    done: bool,
 }
 
 impl std::fmt::Debug for TeeBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TeeBody")
-            .field("copied", &self.copy.as_ref().map(BytesMut::len))
-            .field("cap", &self.cap)
-            .finish()
+        f.debug_struct("TeeBody").field("copy", &self.copy).finish()
     }
 }
 
@@ -532,42 +575,25 @@ impl TeeBody {
         inner: Incoming,
         cap: usize,
         observer: Observer,
-        source: Source,
         direction: Direction,
         content_type: Option<String>,
     ) -> Self {
-        // Sized once from the body's announced length (capped), not grown frame by frame.
         let expected = inner.size_hint().lower().min(cap as u64) as usize;
         TeeBody {
             inner,
-            copy: Some(BytesMut::with_capacity(expected)),
-            cap,
+            copy: BodyCopy::new(true, cap, expected),
             observer,
-            source,
             direction,
             content_type,
-            done: false,
         }
     }
 
     fn finish(&mut self) {
-        if self.done {
-            return;
-        }
-        self.done = true;
-        match self.copy.take() {
-            Some(copy) if !copy.is_empty() => {
-                self.observer.offer(Observation {
-                    source: self.source,
-                    direction: self.direction,
-                    content_type: self.content_type.take(),
-                    headers: None,
-                    body: copy.freeze(),
-                });
-            }
-            Some(_) => {}
-            None => self.observer.count_drop("body_too_large", 1),
-        }
+        std::mem::replace(&mut self.copy, BodyCopy::Off).offer(
+            &self.observer,
+            self.direction,
+            self.content_type.take(),
+        );
     }
 }
 
@@ -582,12 +608,8 @@ impl Body for TeeBody {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                if let (Some(data), Some(copy)) = (frame.data_ref(), this.copy.as_mut()) {
-                    if copy.len() + data.len() <= this.cap {
-                        copy.extend_from_slice(data);
-                    } else {
-                        this.copy = None;
-                    }
+                if let Some(data) = frame.data_ref() {
+                    this.copy.add(data);
                 }
                 if this.inner.is_end_stream() {
                     this.finish();
@@ -600,8 +622,7 @@ impl Body for TeeBody {
             }
             Poll::Ready(Some(Err(e))) => {
                 // The client went away mid-body: nothing complete to observe.
-                this.copy = None;
-                this.done = true;
+                this.copy = BodyCopy::Off;
                 Poll::Ready(Some(Err(e)))
             }
             Poll::Pending => Poll::Pending,
@@ -614,5 +635,25 @@ impl Body for TeeBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_copy_stops_at_its_cap() {
+        let mut copy = BodyCopy::new(true, 8, 100);
+        copy.add(b"12345");
+        copy.add(b"678");
+        assert!(matches!(&copy, BodyCopy::On { data, .. } if &data[..] == b"12345678"));
+        copy.add(b"9");
+        assert!(matches!(copy, BodyCopy::TooLarge));
+        copy.add(b"more");
+        assert!(matches!(copy, BodyCopy::TooLarge), "stays too large");
+        let mut off = BodyCopy::new(false, 8, 0);
+        off.add(b"x");
+        assert!(matches!(off, BodyCopy::Off));
     }
 }

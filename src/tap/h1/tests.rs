@@ -260,21 +260,6 @@ fn interim_answers_are_heads_of_their_own_and_a_protocol_switch_is_refused() {
     ));
 }
 
-#[test]
-fn a_body_copy_stops_at_its_cap() {
-    let mut copy = Copy::new(true, 8, 100);
-    copy.add(b"12345");
-    copy.add(b"678");
-    assert!(matches!(&copy, Copy::On { data, .. } if &data[..] == b"12345678"));
-    copy.add(b"9");
-    assert!(matches!(copy, Copy::TooLarge));
-    copy.add(b"more");
-    assert!(matches!(copy, Copy::TooLarge), "stays too large");
-    let mut off = Copy::new(false, 8, 0);
-    off.add(b"x");
-    assert!(matches!(off, Copy::Off));
-}
-
 mod arbitrary_input {
     use super::*;
     use proptest::prelude::*;
