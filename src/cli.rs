@@ -139,6 +139,10 @@ pub struct ServeArgs {
     /// Samples kept in the window (default 10000).
     #[arg(long, value_name = "N")]
     pub window_size: Option<String>,
+    /// `auto`: decode only as much of heavy traffic as keeps the window renewed; `all`: every
+    /// payload (default auto).
+    #[arg(long, value_name = "auto|all")]
+    pub sampling: Option<String>,
     /// Bytes of a body copied for decoding, and the ingest API's body limit (default 1 MiB).
     #[arg(long, value_name = "BYTES")]
     pub max_body_bytes: Option<String>,

@@ -101,6 +101,8 @@ pub struct Metrics {
     pub samples_ingested: Family<SourceLabels, Counter>,
     pub samples_dropped: Family<ReasonLabels, Counter>,
     pub payloads_dropped: Family<ReasonLabels, Counter>,
+    pub payloads_skipped: Family<ModelLabels, Counter>,
+    pub sampling_ratio: Family<ModelLabels, F64Gauge>,
     pub decode_errors: Family<ReasonLabels, Counter>,
     pub unknown_fields: Family<ModelLabels, Counter>,
     pub evaluations: Family<OutcomeLabels, Counter>,
@@ -139,6 +141,8 @@ impl Metrics {
             samples_ingested: Family::default(),
             samples_dropped: Family::default(),
             payloads_dropped: Family::default(),
+            payloads_skipped: Family::default(),
+            sampling_ratio: Family::default(),
             decode_errors: Family::default(),
             unknown_fields: Family::default(),
             evaluations: Family::default(),
@@ -173,6 +177,8 @@ impl Metrics {
             "drifttap_samples_ingested", "Samples decoded and added to the window, by source", samples_ingested;
             "drifttap_samples_dropped", "Values or rows left out while decoding, by reason (non_finite, wrong_type, width_mismatch, row_limit)", samples_dropped;
             "drifttap_payloads_dropped", "Payloads left out before decoding, by reason (queue_full, body_too_large, shutting_down)", payloads_dropped;
+            "drifttap_payloads_skipped", "Payloads of the model's traffic not decoded by sampling: the window got enough rows from the others", payloads_skipped;
+            "drifttap_sampling_ratio", "Share of the model's traffic's payloads decoded (1 until the traffic brings more rows than the window uses)", sampling_ratio;
             "drifttap_decode_errors", "Payloads that could not be decoded, by reason", decode_errors;
             "drifttap_unknown_fields", "Fields in payloads that are not baseline features", unknown_fields;
             "drifttap_evaluations", "Evaluations, by outcome", evaluations;
@@ -258,6 +264,8 @@ impl Metrics {
         for r in ["queue_full", "body_too_large", "shutting_down"] {
             drop(self.payloads_dropped.get_or_create(&reason(r)));
         }
+        drop(self.payloads_skipped.get_or_create(&labels));
+        self.sampling_ratio.get_or_create(&labels).set(1.0);
         for r in ["non_finite", "wrong_type", "width_mismatch", "row_limit"] {
             drop(self.samples_dropped.get_or_create(&reason(r)));
         }

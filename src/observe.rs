@@ -2,13 +2,18 @@
 //! with [`Observer::offer`] and never wait for the decoder; a full queue drops the payload and
 //! counts it.
 //!
+//! Payloads of the model's traffic (the tap's, KServe's logger's) pass a [`Sampler`] first:
+//! when the traffic brings more rows than the window can use before the next evaluation, only a
+//! random share of them is copied and queued, and the decoder sets that share (see
+//! `ingest::feed`). Payloads pushed to the ingest API are all taken.
+//!
 //! The queue is a vector behind a mutex that the decoder empties by swapping it for its own, so
 //! each side holds the lock for a push or a swap only. The decoder runs at a lower priority than
 //! the request workers; a lock-free channel whose senders spin while a preempted receiver
 //! finishes a slot (as bounded array channels do) would make the request workers wait on it,
 //! while a blocked mutex hands the CPU to the holder at once.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -58,6 +63,74 @@ struct Queue {
     capacity: usize,
     /// The receiver is gone.
     closed: AtomicBool,
+    sampler: Sampler,
+}
+
+/// Which of the traffic's payloads are taken for decoding: each with the same probability, the
+/// decoder's [`Sampler::set_ratio`], decided from a hash of its sequence number (random enough
+/// that no periodic pattern in the traffic lines up with it, and no lock or random state per
+/// thread).
+#[derive(Debug)]
+pub struct Sampler {
+    /// The probability of taking a payload, in units of 2⁻³²; [`EVERY`] takes every one.
+    threshold: AtomicU64,
+    /// Payloads that asked, and those taken.
+    seen: AtomicU64,
+    taken: AtomicU64,
+}
+
+/// The threshold of a ratio of 1.
+const EVERY: u64 = 1 << 32;
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Sampler {
+            threshold: AtomicU64::new(EVERY),
+            seen: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Sampler {
+    /// Whether to take the next payload.
+    pub fn take(&self) -> bool {
+        let n = self.seen.fetch_add(1, Ordering::Relaxed);
+        let threshold = self.threshold.load(Ordering::Relaxed);
+        let take = threshold >= EVERY || (mix(n) >> 32) < threshold;
+        if take {
+            self.taken.fetch_add(1, Ordering::Relaxed);
+        }
+        take
+    }
+
+    /// Takes each payload with probability `ratio` (clamped to (0, 1]) from now on.
+    pub fn set_ratio(&self, ratio: f64) {
+        let threshold = (ratio.clamp(0.0, 1.0) * EVERY as f64).round() as u64;
+        self.threshold.store(threshold.max(1), Ordering::Relaxed);
+    }
+
+    /// The probability of taking a payload now.
+    pub fn ratio(&self) -> f64 {
+        self.threshold.load(Ordering::Relaxed) as f64 / EVERY as f64
+    }
+
+    /// Payloads seen and taken so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.seen.load(Ordering::Relaxed),
+            self.taken.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A bijective 64-bit mix (the SplitMix64 finaliser): consecutive inputs give uncorrelated
+/// outputs.
+fn mix(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 impl Queue {
@@ -100,6 +173,7 @@ pub fn queue(capacity: usize, model: String, metrics: Arc<Metrics>) -> (Observer
         items: Mutex::new(Vec::with_capacity(capacity)),
         capacity,
         closed: AtomicBool::new(false),
+        sampler: Sampler::default(),
     });
     let queue_full = metrics
         .payloads_dropped
@@ -120,6 +194,13 @@ pub fn queue(capacity: usize, model: String, metrics: Arc<Metrics>) -> (Observer
 }
 
 impl Observer {
+    /// Whether to observe the next payload of the model's traffic (the sampler's draw); a
+    /// payload not taken is neither copied nor queued. Payloads pushed to the ingest API do not
+    /// ask.
+    pub fn sample(&self) -> bool {
+        self.queue.sampler.take()
+    }
+
     /// Queues a payload if there is room; otherwise drops it and counts it. Returns whether it
     /// was queued.
     pub fn offer(&self, observation: Observation) -> bool {
@@ -195,6 +276,11 @@ impl Receiver {
         }
     }
 
+    /// The sampler of the traffic's payloads, whose ratio the decoder sets.
+    pub fn sampler(&self) -> &Sampler {
+        &self.queue.sampler
+    }
+
     /// Whether every observer is gone.
     fn disconnected(&self) -> bool {
         Arc::strong_count(&self.queue) == 1
@@ -246,6 +332,33 @@ mod tests {
             crate::metrics::encode(&registry)
                 .contains(r#"drifttap_payloads_dropped_total{model="m",reason="shutting_down"} 1"#)
         );
+    }
+
+    #[test]
+    fn the_sampler_takes_its_ratio_of_payloads_at_random() {
+        let sampler = Sampler::default();
+        assert!((0..1000).all(|_| sampler.take()), "every payload at first");
+        sampler.set_ratio(0.1);
+        let taken: Vec<bool> = (0..100_000).map(|_| sampler.take()).collect();
+        let count = taken.iter().filter(|t| **t).count();
+        // Binomial(100000, 0.1): sd ≈ 95, so ±600 is over 6 sd.
+        assert!((9_400..=10_600).contains(&count), "{count}");
+        // No period: every residue of a stride of 10 gets its share.
+        for offset in 0..10 {
+            let n = taken
+                .iter()
+                .skip(offset)
+                .step_by(10)
+                .filter(|t| **t)
+                .count();
+            assert!((800..=1_200).contains(&n), "offset {offset}: {n}");
+        }
+        assert_eq!(sampler.counts(), (101_000, 1_000 + count as u64));
+        assert!((sampler.ratio() - 0.1).abs() < 1e-9);
+        sampler.set_ratio(0.0);
+        assert!(sampler.ratio() > 0.0, "never nothing at all");
+        sampler.set_ratio(2.0);
+        assert!((0..1000).all(|_| sampler.take()));
     }
 
     #[test]

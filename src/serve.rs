@@ -145,11 +145,17 @@ pub async fn run(
     let feed_thread = {
         let (shared, stop) = (shared.clone(), stop.clone());
         let observe_responses = config.tap.as_ref().is_some_and(|t| t.observe_responses);
+        let sample_to = config.sampling.then(|| {
+            crate::ingest::sampling::target_rows_per_second(
+                &config.window,
+                config.evaluation.interval,
+            )
+        });
         std::thread::Builder::new()
             .name("drifttap-feed".into())
             .spawn(move || {
                 yield_to_forwarding("drifttap-feed");
-                feed::run(&shared, &receiver, observe_responses, &stop)
+                feed::run(&shared, &receiver, observe_responses, sample_to, &stop)
             })
     };
     let engine_thread = {

@@ -479,6 +479,7 @@ def by_label(samples, name, label) -> dict[str, float]:
 @dataclass
 class TapMetrics:
     ingested: float = 0.0
+    skipped: float = 0.0
     dropped: dict = field(default_factory=dict)
     decode_errors: dict = field(default_factory=dict)
     evaluations: dict = field(default_factory=dict)
@@ -491,6 +492,7 @@ class TapMetrics:
     def of(cls, s) -> "TapMetrics":
         return cls(
             ingested=metric(s, "drifttap_samples_ingested_total", source="tap"),
+            skipped=metric(s, "drifttap_payloads_skipped_total"),
             dropped=by_label(s, "drifttap_payloads_dropped_total", "reason"),
             decode_errors=by_label(s, "drifttap_decode_errors_total", "reason"),
             evaluations=by_label(s, "drifttap_evaluations_total", "outcome"),
@@ -502,6 +504,7 @@ class TapMetrics:
 
     def add(self, o: "TapMetrics") -> None:
         self.ingested += o.ingested
+        self.skipped += o.skipped
         for mine, theirs in ((self.dropped, o.dropped), (self.decode_errors, o.decode_errors),
                              (self.evaluations, o.evaluations),
                              (self.tap_requests, o.tap_requests)):
@@ -836,7 +839,7 @@ def compare(args, children, tmp, binary, nginx, lua, upstream_port, proxy_cpus, 
                     tap_total.add(m)
                     log(f"           tap metrics: {m.ingested:.0f} samples ingested from the "
                         f"tap ({(warm + result.requests) * args.rows} rows in the requests wrk "
-                        f"completed), evaluations "
+                        f"completed), {m.skipped:.0f} payloads skipped by sampling, evaluations "
                         f"{counts(m.evaluations)}, mean evaluation "
                         f"{fmt_time(m.eval_sum / m.eval_count) if m.eval_count else '-'}, "
                         f"payloads dropped: {counts({k: v for k, v in m.dropped.items() if v})}"
@@ -1039,7 +1042,7 @@ def report(args, runs, tap_total: TapMetrics, tap_runs) -> None:
     log(f"tap metrics over its {len(tap_runs)} run(s) (warm-up included): "
         f"{tap_total.ingested:.0f} samples ingested from the tap "
         f"({sum(n for _, _, n in tap_runs) * args.rows} rows in the requests wrk completed); "
-        f"payloads dropped by reason: "
+        f"{tap_total.skipped:.0f} payloads skipped by sampling; payloads dropped by reason: "
         f"{counts(tap_total.dropped)}; decode errors: "
         f"{counts({k: v for k, v in tap_total.decode_errors.items() if v})}; evaluations "
         f"{counts(tap_total.evaluations)}; mean evaluation duration "
@@ -1101,6 +1104,7 @@ def report_soak(args, soaked) -> None:
         f"{w.errors} errors), p99 {fmt_time(w.p99)}; VmRSS {first / 1024:.1f} MiB at minute 1, "
         f"{last / 1024:.1f} MiB at minute {args.soak} ({last - first:+d} KiB, "
         f"{(last - first) / first * 100:+.1f} %); {m.ingested:.0f} samples ingested, "
+        f"{m.skipped:.0f} payloads skipped by sampling, "
         f"payloads dropped {counts({k: v for k, v in m.dropped.items() if v})}, evaluations "
         f"{counts(m.evaluations)}")
 

@@ -323,6 +323,13 @@ pub struct RawWindow {
     pub size: Option<usize>,
     /// Samples older than this leave the window, e.g. `1h`. Default: no age limit.
     pub max_age: Option<String>,
+    /// `auto`: when the model's traffic (tap, KServe's payload logger) brings more rows than
+    /// twice the window's size per evaluation interval (or per `max_age`, if shorter), only a
+    /// random share of its payloads is decoded, just enough for that, and the rest are skipped
+    /// before they are copied (counted in `drifttap_payloads_skipped_total`). `all`: every
+    /// payload is decoded while the queue has room. Payloads pushed to `/v1/ingest` are always
+    /// decoded. Default `auto`.
+    pub sampling: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
@@ -362,6 +369,8 @@ pub struct Config {
     pub listen: Option<SocketAddr>,
     pub admin: SocketAddr,
     pub window: WindowConfig,
+    /// `window.sampling: auto` (true) or `all`.
+    pub sampling: bool,
     pub evaluation: EvaluationConfig,
     pub policy: Policy,
     pub queue_capacity: usize,
@@ -414,6 +423,7 @@ pub struct Overrides {
     pub admin: Option<String>,
     pub eval_interval: Option<String>,
     pub window_size: Option<String>,
+    pub sampling: Option<String>,
     pub max_body_bytes: Option<String>,
     pub webhook_url: Option<String>,
     pub webhook_secret_file: Option<String>,
@@ -423,7 +433,7 @@ pub struct Overrides {
 type EnvField = fn(&mut Overrides) -> &mut Option<String>;
 
 /// Each override's environment variable.
-pub const ENV: [(&str, EnvField); 10] = [
+pub const ENV: [(&str, EnvField); 11] = [
     ("DRIFTTAP_MODEL", |o| &mut o.model),
     ("DRIFTTAP_UPSTREAM", |o| &mut o.upstream),
     ("DRIFTTAP_TAP_LISTEN", |o| &mut o.tap_listen),
@@ -431,6 +441,7 @@ pub const ENV: [(&str, EnvField); 10] = [
     ("DRIFTTAP_ADMIN", |o| &mut o.admin),
     ("DRIFTTAP_EVAL_INTERVAL", |o| &mut o.eval_interval),
     ("DRIFTTAP_WINDOW_SIZE", |o| &mut o.window_size),
+    ("DRIFTTAP_SAMPLING", |o| &mut o.sampling),
     ("DRIFTTAP_MAX_BODY_BYTES", |o| &mut o.max_body_bytes),
     ("DRIFTTAP_WEBHOOK_URL", |o| &mut o.webhook_url),
     ("DRIFTTAP_WEBHOOK_SECRET_FILE", |o| {
@@ -459,6 +470,7 @@ impl Overrides {
             admin: pick(flags.admin, merged.admin),
             eval_interval: pick(flags.eval_interval, merged.eval_interval),
             window_size: pick(flags.window_size, merged.window_size),
+            sampling: pick(flags.sampling, merged.sampling),
             max_body_bytes: pick(flags.max_body_bytes, merged.max_body_bytes),
             webhook_url: pick(flags.webhook_url, merged.webhook_url),
             webhook_secret_file: pick(flags.webhook_secret_file, merged.webhook_secret_file),
@@ -606,6 +618,21 @@ impl RawConfig {
             .max_age
             .as_deref()
             .and_then(|v| duration(&mut problems, "window.max_age", v));
+        let sampling = match overrides
+            .sampling
+            .as_deref()
+            .or(raw.window.sampling.as_deref())
+            .unwrap_or("auto")
+        {
+            "auto" => true,
+            "all" => false,
+            other => {
+                problems.push(format!(
+                    "window.sampling: `{other}` is not one of auto, all"
+                ));
+                true
+            }
+        };
 
         let e = raw.evaluation;
         let interval_value = overrides
@@ -718,6 +745,7 @@ impl RawConfig {
                 listen,
                 admin,
                 window: WindowConfig { size, max_age },
+                sampling,
                 evaluation: EvaluationConfig {
                     interval,
                     min_samples: e.min_samples.unwrap_or(500),

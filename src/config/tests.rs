@@ -25,6 +25,37 @@ fn only_a_baseline_gives_sensible_defaults() {
     assert_eq!(config.evaluation.interval, Duration::from_secs(30));
     assert!(config.evaluation.ks && config.evaluation.chi2 && config.evaluation.mmd);
     assert_eq!(config.policy.hysteresis, 3);
+    assert!(config.sampling, "heavy traffic is sampled by default");
+}
+
+#[test]
+fn sampling_is_auto_or_all_from_the_file_the_environment_or_the_flag() {
+    let raw = RawConfig::from_yaml(
+        "baseline: /b
+window:
+  sampling: all
+",
+        "t.yaml",
+    )
+    .expect("parses");
+    assert!(
+        !raw.clone()
+            .resolve(Overrides::default())
+            .expect("valid")
+            .sampling
+    );
+    let from_env =
+        Overrides::from_env(Overrides::default(), &env(&[("DRIFTTAP_SAMPLING", "auto")]));
+    assert!(raw.clone().resolve(from_env).expect("valid").sampling);
+    let flag = Overrides {
+        sampling: Some("some".into()),
+        ..Overrides::default()
+    };
+    let err = raw.resolve(flag).expect_err("not a mode");
+    assert_eq!(
+        err.problems,
+        ["window.sampling: `some` is not one of auto, all"]
+    );
 }
 
 #[test]

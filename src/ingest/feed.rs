@@ -11,10 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::decode::{Decoded, Schema, decode};
+use super::sampling::{Adjusted, Sampling};
 use crate::baseline::compiled::Baseline;
 use crate::engine::Shared;
 use crate::metrics::{ModelLabels, ReasonLabels, SourceLabels};
-use crate::observe::{Direction, Observation, Receiver};
+use crate::observe::{Direction, Observation, Receiver, Source};
 
 /// While payloads arrive, the feed drains the queue every `BUSY_POLL`, taking all that came
 /// meanwhile at once; the request path never wakes it. 5 ms delays a sample by at most that,
@@ -37,15 +38,35 @@ pub fn schema(baseline: &Baseline, max_rows: usize) -> Schema {
 
 /// Decodes payloads from `receiver` into `shared`'s window until `stop` is set or every sender
 /// is gone. Responses are decoded only when `observe_responses` is set (prediction drift);
-/// otherwise a response (for example one of KServe's logger events) is passed over.
-pub fn run(shared: &Shared, receiver: &Receiver, observe_responses: bool, stop: &AtomicBool) {
+/// otherwise a response (for example one of KServe's logger events) is passed over. With
+/// `sample_to` (rows a second), the share of the traffic's payloads taken follows the traffic
+/// (see [`super::sampling`]); without, every one is taken.
+pub fn run(
+    shared: &Shared,
+    receiver: &Receiver,
+    observe_responses: bool,
+    sample_to: Option<f64>,
+    stop: &AtomicBool,
+) {
     let mut current = shared.baseline();
     let capacity = || shared.lock_window().capacity();
     let mut current_schema = schema(&current, capacity());
     let mut empty_polls = 0u32;
     let mut batch = Vec::new();
+    let sampler = receiver.sampler();
+    let mut sampling = sample_to.map(|target| Sampling::new(target, sampler, Instant::now()));
+    let adjust = |sampling: &mut Option<Sampling>, force: bool| {
+        if let Some(adjusted) = sampling
+            .as_mut()
+            .and_then(|s| s.adjust(sampler, Instant::now(), force))
+        {
+            count_sampling(shared, adjusted);
+        }
+    };
     loop {
+        adjust(&mut sampling, false);
         if stop.load(Ordering::Relaxed) || receiver.drain(&mut batch).is_err() {
+            adjust(&mut sampling, true);
             return;
         }
         if batch.is_empty() {
@@ -65,37 +86,42 @@ pub fn run(shared: &Shared, receiver: &Receiver, observe_responses: bool, stop: 
                 current_schema = schema(&latest, capacity());
                 current = latest;
             }
-            feed_one(
+            let rows = feed_one(
                 shared,
                 &observation,
                 &mut current,
                 &mut current_schema,
                 observe_responses,
             );
+            if let Some(sampling) = &mut sampling
+                && matches!(observation.source, Source::Tap | Source::CloudEvents)
+            {
+                sampling.add_rows(rows);
+            }
         }
     }
 }
 
-/// Decodes one payload and appends its rows; counts what happened.
+/// Decodes one payload and appends its rows; counts what happened. Returns the rows appended.
 pub fn feed_one(
     shared: &Shared,
     observation: &Observation,
     baseline: &mut Arc<Baseline>,
     schema: &mut Schema,
     observe_responses: bool,
-) {
+) -> usize {
     let model = &shared.model;
     let decoded = match decode_observation(schema, observation) {
         Ok(decoded) => decoded,
         Err(reason) => {
             count_error(shared, reason);
-            return;
+            return 0;
         }
     };
     if decoded.direction.unwrap_or(observation.direction) == Direction::Response
         && !observe_responses
     {
-        return;
+        return 0;
     }
     let mut decoded = decoded;
     let rows = {
@@ -110,7 +136,7 @@ pub fn feed_one(
                 Err(reason) => {
                     drop(window);
                     count_error(shared, reason);
-                    return;
+                    return 0;
                 }
             };
         }
@@ -140,6 +166,22 @@ pub fn feed_one(
             })
             .inc_by(decoded.unknown_fields);
     }
+    rows
+}
+
+fn count_sampling(shared: &Shared, adjusted: Adjusted) {
+    let labels = ModelLabels {
+        model: shared.model.clone(),
+    };
+    let metrics = &shared.metrics;
+    metrics
+        .sampling_ratio
+        .get_or_create(&labels)
+        .set(adjusted.ratio);
+    metrics
+        .payloads_skipped
+        .get_or_create(&labels)
+        .inc_by(adjusted.skipped);
 }
 
 fn decode_observation(schema: &Schema, observation: &Observation) -> Result<Decoded, &'static str> {

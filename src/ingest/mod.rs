@@ -4,7 +4,9 @@
 //!   V1 and V2 (Open Inference Protocol), CloudEvents, Arrow IPC.
 //! - [`server`]: the ingest API and the CloudEvents endpoint for KServe's payload logger.
 //! - [`feed`]: the thread that decodes queued payloads into the window.
+//! - [`sampling`]: how much of the model's traffic the feed decodes.
 
 pub mod decode;
 pub mod feed;
+pub mod sampling;
 pub mod server;

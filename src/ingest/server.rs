@@ -3,7 +3,8 @@
 //! (CloudEvents in binary, structured or batch mode).
 //!
 //! A payload is read up to `max_body_bytes`, queued for the feed without waiting, and answered
-//! `202 Accepted` at once: decoding happens on the feed's thread, and its outcome is counted in
+//! `202 Accepted` at once (CloudEvents mirror the model's traffic and are sampled like the
+//! tap's payloads; one skipped is answered 202 too): decoding happens on the feed's thread, and its outcome is counted in
 //! `/metrics` (`drifttap_decode_errors_total`, `drifttap_samples_dropped_total`), not reported
 //! per request. A full queue answers `503` with `Retry-After`, a body over the cap `413`.
 
@@ -60,6 +61,14 @@ impl Ingest {
             // The client went away mid-body: nothing to answer.
             Err(_) => return error(StatusCode::BAD_REQUEST, "incomplete request body"),
         };
+        if source == Source::CloudEvents && !self.observer.sample() {
+            // KServe's logger mirrors the model's traffic, which is sampled like the tap's.
+            return respond(
+                StatusCode::ACCEPTED,
+                "application/json",
+                "{\"queued\":false,\"sampled_out\":true}\n",
+            );
+        }
         let content_type = content_type_of(&parts.headers);
         let queued = self.observer.offer(Observation {
             source,

@@ -37,6 +37,7 @@ pub fn run_serve(args: &ServeArgs) -> ExitCode {
         admin: args.admin.clone(),
         eval_interval: args.eval_interval.clone(),
         window_size: args.window_size.clone(),
+        sampling: args.sampling.clone(),
         max_body_bytes: args.max_body_bytes.clone(),
         webhook_url: args.webhook_url.clone(),
         webhook_secret_file: args.webhook_secret_file.clone(),

@@ -236,6 +236,9 @@ impl Connection<'_> {
             Framing::Length(n) if n <= shared.max_body_bytes as u64 => Some(n as usize),
             _ => None,
         };
+        // Sampled per exchange: the request's body and the answer's are observed together.
+        let observed = (request.framing != Framing::Empty || shared.observe_responses)
+            && shared.observer.sample();
         let mut request_copy = BodyCopy::Off;
         let exchange = match whole {
             Some(body_len) => {
@@ -251,7 +254,7 @@ impl Connection<'_> {
                 }
                 let body = &self.input[request.len..end];
                 self.head.extend_from_slice(body);
-                if body_len > 0 {
+                if body_len > 0 && observed {
                     // Queued now, while the body is at hand; not copied if the queue is full.
                     let content_type = request.content_type.take();
                     shared.observer.offer_with(|| Observation {
@@ -272,6 +275,7 @@ impl Connection<'_> {
                     _ => 0,
                 };
                 request_copy = match request.framing {
+                    _ if !observed => BodyCopy::Off,
                     // Known to be larger than the cap.
                     Framing::Length(_) => BodyCopy::TooLarge,
                     _ => BodyCopy::new(true, shared.max_body_bytes, expected),
@@ -317,8 +321,11 @@ impl Connection<'_> {
             Framing::Length(n) => n as usize,
             _ => 0,
         };
-        let mut response_copy =
-            BodyCopy::new(shared.observe_responses, shared.max_body_bytes, expected);
+        let mut response_copy = BodyCopy::new(
+            shared.observe_responses && observed,
+            shared.max_body_bytes,
+            expected,
+        );
         let pumped = pump(
             &mut upstream.stream,
             &mut upstream.buf,

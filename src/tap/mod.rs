@@ -225,14 +225,18 @@ impl Tap {
         // The model gets HTTP/1.1 whatever the client spoke to us, in origin form.
         parts.version = http::Version::HTTP_11;
         parts.uri = http::Uri::from(path);
-        let observed = TeeBody::new(
+        // Sampled per exchange, as on the HTTP/1.1 path.
+        let observed =
+            (!body.is_end_stream() || shared.observe_responses) && shared.observer.sample();
+        let request_body = TeeBody::new(
             body,
+            observed,
             shared.max_body_bytes,
             shared.observer.clone(),
             Direction::Request,
             content_type,
         );
-        let forwarded = Request::from_parts(parts, observed);
+        let forwarded = Request::from_parts(parts, request_body);
         let response = match tokio::time::timeout(shared.timeout, self.forward(forwarded)).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
@@ -253,9 +257,10 @@ impl Tap {
         };
         let (mut parts, body) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers);
-        let body = if shared.observe_responses {
+        let body = if shared.observe_responses && observed {
             TeeBody::new(
                 body,
+                true,
                 shared.max_body_bytes,
                 shared.observer.clone(),
                 Direction::Response,
@@ -571,8 +576,10 @@ impl std::fmt::Debug for TeeBody {
 }
 
 impl TeeBody {
+    /// Passes `inner` through, copying it aside if `observed`.
     fn new(
         inner: Incoming,
+        observed: bool,
         cap: usize,
         observer: Observer,
         direction: Direction,
@@ -581,7 +588,7 @@ impl TeeBody {
         let expected = inner.size_hint().lower().min(cap as u64) as usize;
         TeeBody {
             inner,
-            copy: BodyCopy::new(true, cap, expected),
+            copy: BodyCopy::new(observed, cap, expected),
             observer,
             direction,
             content_type,

@@ -50,9 +50,17 @@ fn evaluations(m: &crate::sidecar::Metrics) -> f64 {
 async fn stable_traffic_keeps_the_model_at_0_and_drifted_traffic_turns_it_to_1() {
     let model = StubModel::start(Duration::ZERO).await;
     let upstream = format!("http://{}", model.address);
+    // Every row decoded: the test checks that the window holds the whole file.
     let sidecar = Sidecar::start(
         "",
-        &["--upstream", &upstream, "--tap-listen", "127.0.0.1:0"],
+        &[
+            "--upstream",
+            &upstream,
+            "--tap-listen",
+            "127.0.0.1:0",
+            "--sampling",
+            "all",
+        ],
     );
 
     let stable = v1_requests("current-stable.parquet", 100);
@@ -131,6 +139,111 @@ async fn stable_traffic_keeps_the_model_at_0_and_drifted_traffic_turns_it_to_1()
     assert_eq!(json["drift"], true);
     assert_eq!(json["current"]["rows"], 5000);
     assert_eq!(json["features"].as_array().map(Vec::len), Some(12));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heavy_traffic_is_sampled_every_request_still_reaches_the_model_and_drift_is_found() {
+    let model = StubModel::start(Duration::ZERO).await;
+    let upstream = format!("http://{}", model.address);
+    // A window of 1 000 evaluated every second takes 2 000 rows a second; the traffic below
+    // brings 100 rows per request, many times that.
+    let sidecar = Sidecar::start(
+        "",
+        &[
+            "--upstream",
+            &upstream,
+            "--tap-listen",
+            "127.0.0.1:0",
+            "--window-size",
+            "1000",
+            "--eval-interval",
+            "1s",
+        ],
+    );
+    let tap = sidecar.tap.expect("tap listening");
+    let drifted = std::sync::Arc::new(v1_requests("current-drifted.parquet", 100));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|client| {
+            let (drifted, stop) = (drifted.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut sent = 0usize;
+                for body in drifted.iter().cycle().skip(client * 7) {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let json = [("content-type", "application/json")];
+                    let (status, text) =
+                        post(tap, "/v1/models/credit:predict", &json, body.clone()).await;
+                    assert_eq!(status, StatusCode::OK, "{text}");
+                    sent += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+    let drifting = |m: &crate::sidecar::Metrics| {
+        m.value("drifttap_model_drift", &[("model", "credit")]) == Some(1.0)
+            && DRIFTING
+                .iter()
+                .all(|f| m.value("drifttap_feature_drift", &[("feature", f)]) == Some(1.0))
+    };
+    let m = sidecar
+        .metrics_until(Duration::from_secs(60), |m| {
+            drifting(m)
+                && m.value("drifttap_payloads_skipped_total", &[])
+                    .unwrap_or(0.0)
+                    > 0.0
+                && m.value("drifttap_sampling_ratio", &[])
+                    .is_some_and(|r| r < 1.0)
+        })
+        .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut sent = 0;
+    for client in clients {
+        sent += client.await.expect("client");
+    }
+    assert!(drifting(&m), "{}\n{}", m.0, sidecar.log());
+    for feature in STABLE {
+        assert_eq!(
+            m.value("drifttap_feature_drift", &[("feature", feature)]),
+            Some(0.0),
+            "{feature} does not drift"
+        );
+    }
+    assert!(
+        m.value("drifttap_sampling_ratio", &[])
+            .is_some_and(|r| r < 1.0),
+        "{}",
+        m.0
+    );
+    assert_eq!(
+        model.requests.load(std::sync::atomic::Ordering::SeqCst),
+        sent,
+        "every request reaches the model, sampled or not"
+    );
+    // Every payload is decoded (100 rows each), skipped, or dropped for a full queue; the
+    // skipped ones are counted at the feed's next adjustment, a quarter second later.
+    let accounted = |m: &crate::sidecar::Metrics| {
+        let value = |name, labels: &[(&str, &str)]| m.value(name, labels).unwrap_or(0.0);
+        value("drifttap_samples_ingested_total", &[("source", "tap")]) / 100.0
+            + value("drifttap_payloads_skipped_total", &[])
+            + value(
+                "drifttap_payloads_dropped_total",
+                &[("reason", "queue_full")],
+            )
+    };
+    let m = sidecar
+        .metrics_until(Duration::from_secs(10), |m| accounted(m) == sent as f64)
+        .await;
+    assert_eq!(accounted(&m), sent as f64, "{}", m.0);
+    let decoded = m
+        .value("drifttap_samples_ingested_total", &[("source", "tap")])
+        .unwrap_or(0.0);
+    assert!(
+        decoded < 100.0 * sent as f64 / 2.0,
+        "most of the traffic is skipped: {decoded} rows of {sent} requests"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
