@@ -592,10 +592,13 @@ def upstream_http(port: int) -> str:
 """
 
 
-def proxy_http(port: int, upstream_port: int) -> str:
+def proxy_http(port: int, upstream_port: int, connections: int) -> str:
+    # `keepalive` caps the idle upstream connections nginx keeps: below wrk's connection count,
+    # nginx would open and close upstream connections under load (the tap keeps one per client
+    # connection), so it is at least the number of client connections.
     return f"""    upstream model {{
         server 127.0.0.1:{upstream_port};
-        keepalive 64;
+        keepalive {max(64, connections)};
         keepalive_requests 1000000;
         keepalive_timeout 75s;
     }}
@@ -784,23 +787,23 @@ def compare(args, children, tmp, binary, nginx, lua, upstream_port, proxy_cpus, 
                 port = upstream_port
             elif target == "nginx":
                 port = free_port()
-                conf = nginx_conf(tmp, f"nginx-proxy-{rnd}", workers,
-                                  proxy_http(port, upstream_port))
+                conf = nginx_conf(tmp, f"nginx-proxy-c{args.connections}-{rnd}", workers,
+                                  proxy_http(port, upstream_port, args.connections))
                 proxy = start_nginx(children, nginx, conf, "nginx proxy", port, proxy_cpus)
             else:
                 tap = start_tap(children, binary, tmp, upstream_port, proxy_cpus,
-                                args.eval_interval, f"round{rnd}")
+                                args.eval_interval, f"c{args.connections}-round{rnd}")
                 proxy, port = tap.child, tap.tap_port
             url = f"http://127.0.0.1:{port}{INFER_PATH}"
             try:
                 if args.warmup > 0:
                     run_wrk(children, args, url, lua, f"{args.warmup}s", load_cpus,
-                            tmp / f"wrk-{target}-{rnd}-warmup.txt")
+                            tmp / f"wrk-{target}-c{args.connections}-{rnd}-warmup.txt")
                 before = tree_cpu_ticks(proxy.popen.pid) if proxy else None
                 switches_before = context_switches(proxy.popen.pid) if proxy else None
                 threads_before = thread_ticks(proxy.popen.pid) if tap else None
                 out = run_wrk(children, args, url, lua, duration, load_cpus,
-                              tmp / f"wrk-{target}-{rnd}.txt")
+                              tmp / f"wrk-{target}-c{args.connections}-{rnd}.txt")
                 cpu = None
                 groups = None
                 switches = None
@@ -833,7 +836,7 @@ def compare(args, children, tmp, binary, nginx, lua, upstream_port, proxy_cpus, 
                     m = TapMetrics.of(scrape(tap.admin_port))
                     warm = 0
                     if args.warmup > 0:
-                        warm = parse_wrk((tmp / f"wrk-{target}-{rnd}-warmup.txt")
+                        warm = parse_wrk((tmp / f"wrk-{target}-c{args.connections}-{rnd}-warmup.txt")
                                          .read_text()).requests
                     tap_runs.append((rnd, m, warm + result.requests))
                     tap_total.add(m)
@@ -879,13 +882,15 @@ def soak(args, children, tmp, binary, lua, upstream_port, proxy_cpus, load_cpus)
                 hwm = status_kib(pid, "VmHWM")
                 m = TapMetrics.of(scrape(tap.admin_port))
                 d_ing = m.ingested - prev.ingested
+                prev_skipped = prev.skipped
                 d_ok = m.evaluations.get("ok", 0) - prev.evaluations.get("ok", 0)
                 d_eval = ((m.eval_sum - prev.eval_sum) / (m.eval_count - prev.eval_count)
                           if m.eval_count > prev.eval_count else float("nan"))
                 prev = m
                 samples.append((minute, rss, hwm, d_ing, d_ok, d_eval, m))
                 log(f"  minute {minute:2}: VmRSS {rss} KiB, VmHWM {hwm} KiB, "
-                    f"{d_ing:.0f} samples ingested this minute ({d_ing / 8 / 60:.0f} req/s), "
+                    f"{d_ing:.0f} samples ingested this minute ({d_ing / args.rows / 60:.0f} "
+                    f"request bodies decoded a second, {m.skipped - prev_skipped:.0f} skipped), "
                     f"{d_ok:.0f} evaluations ok, mean {fmt_time(d_eval)}, dropped "
                     f"{counts({k: v for k, v in m.dropped.items() if v})}")
             wrk.popen.wait(timeout=60)
@@ -909,7 +914,8 @@ def main() -> int:
     ap.add_argument("--duration", type=int, default=20, help="seconds per measured run (20)")
     ap.add_argument("--warmup", type=int, default=2,
                     help="seconds of untimed load before each measured run (2)")
-    ap.add_argument("--connections", type=int, default=32, help="wrk -c (32)")
+    ap.add_argument("--connections", default="32",
+                    help="wrk -c (32); a list such as 16,32,64,128 runs the comparison at each")
     ap.add_argument("--threads", type=int, default=2, help="wrk -t (2)")
     ap.add_argument("--rows", type=int, default=8, help="rows per tensor in a request (8)")
     ap.add_argument("--bodies", type=int, default=64,
@@ -932,6 +938,13 @@ def main() -> int:
     args = ap.parse_args()
     if args.soak_only and args.soak <= 0:
         ap.error("--soak-only needs --soak MINUTES")
+    try:
+        sweep = [int(c) for c in args.connections.split(",")]
+    except ValueError:
+        ap.error(f"--connections takes a number or a comma-separated list (got {args.connections})")
+    if not sweep or min(sweep) < 1:
+        ap.error("--connections: at least one connection")
+    args.connections = sweep[0]
     args.targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     unknown = set(args.targets) - {"direct", "nginx", "tap"}
     if unknown or not args.targets:
@@ -955,7 +968,7 @@ def main() -> int:
     bodies_text = (f"POST {INFER_PATH} with {args.bodies} distinct KServe V2 bodies "
                    f"(12 tensors x {args.rows} rows)")
     if not args.soak_only:
-        log(f"load: wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, "
+        log(f"load: wrk -t{args.threads} -c{','.join(map(str, sweep))} -d{args.duration}s --latency, "
             f"{args.warmup} s warm-up per run, {args.rounds} round(s), {bodies_text}")
     if args.soak > 0:
         log(f"soak: wrk -t{args.threads} -c{args.connections} -d{args.soak * 60 + 3}s "
@@ -987,11 +1000,15 @@ def main() -> int:
                 raise RuntimeError("the upstream does not answer as configured")
         conn.close()
 
-        results = None
+        results = []
         if not args.soak_only:
-            log("")
-            results = compare(args, children, tmp, binary, args.nginx, lua, upstream_port,
-                              proxy_cpus, load_cpus, workers)
+            for connections in sweep:
+                args.connections = connections
+                log("" if len(sweep) == 1 else f"\n{connections} connections")
+                results.append((connections, compare(args, children, tmp, binary, args.nginx,
+                                                     lua, upstream_port, proxy_cpus, load_cpus,
+                                                     workers)))
+            args.connections = sweep[0]
         soaked = None
         if args.soak > 0:
             soaked = soak(args, children, tmp, binary, lua, upstream_port, proxy_cpus,
@@ -1002,8 +1019,14 @@ def main() -> int:
         log(machine + f", at end {' '.join(f'{x:.2f}' for x in load_end)}")
         log(f"layout: {layout_text}")
         log(f"command: {command}")
-        if results:
-            report(args, *results)
+        summary = []
+        for connections, result in results:
+            if len(sweep) > 1:
+                log(f"\n## {connections} connections")
+            args.connections = connections
+            summary.append((connections, report(args, *result)))
+        if len(summary) > 1:
+            report_sweep(summary)
         if soaked:
             report_soak(args, soaked)
         ok = True
@@ -1019,7 +1042,8 @@ def main() -> int:
             log(f"temp dir kept: {tmp}")
 
 
-def report(args, runs, tap_total: TapMetrics, tap_runs) -> None:
+def report(args, runs, tap_total: TapMetrics, tap_runs) -> dict:
+    """Prints one comparison; returns the medians per target."""
     med = {}
     for target, rs in runs.items():
         if not rs:
@@ -1085,6 +1109,25 @@ def report(args, runs, tap_total: TapMetrics, tap_runs) -> None:
                 log(f"{target} against direct: throughput {m['rps'] / d['rps']:.2f}×, p99 "
                     f"{m['p99'] / d['p99']:.2f}× ({'+' if diff >= 0 else '−'}"
                     f"{fmt_time(abs(diff))})")
+    return med
+
+
+def report_sweep(summary) -> None:
+    """One line per connection count: the two proxies side by side."""
+    log("\n## tap / nginx by connections")
+    log("| connections | nginx req/s | tap req/s | throughput | p99 nginx | p99 tap | p99 "
+        "| CPU per request | busy nginx / tap |")
+    log("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for connections, med in summary:
+        if "tap" not in med or "nginx" not in med:
+            continue
+        t, n = med["tap"], med["nginx"]
+        cpu = f"{t['cpu'] / n['cpu']:.2f}×" if t["cpu"] and n["cpu"] else "—"
+        busy = (f"{n['busy']:.0f} % / {t['busy']:.0f} %"
+                if t["busy"] is not None and n["busy"] is not None else "—")
+        log(f"| {connections} | {n['rps']:.0f} | {t['rps']:.0f} | {t['rps'] / n['rps']:.2f}× | "
+            f"{fmt_time(n['p99'])} | {fmt_time(t['p99'])} | {t['p99'] / n['p99']:.2f}× | {cpu} | "
+            f"{busy} |")
 
 
 def report_soak(args, soaked) -> None:

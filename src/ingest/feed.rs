@@ -96,7 +96,7 @@ pub fn run(
             if let Some(sampling) = &mut sampling
                 && matches!(observation.source, Source::Tap | Source::CloudEvents)
             {
-                sampling.add_rows(rows);
+                sampling.add_payload(rows);
             }
         }
     }

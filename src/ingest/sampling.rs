@@ -60,11 +60,14 @@ pub struct Sampling {
     /// The sampler's counts at the last adjustment.
     seen: u64,
     taken: u64,
-    /// Rows decoded from the traffic since the last adjustment.
+    /// Rows and payloads decoded from the traffic since the last adjustment.
     rows: u64,
-    /// Decayed sums of rows decoded and payloads taken, for the rows per payload.
+    decoded: u64,
+    /// Decayed sums of rows and payloads decoded, for the rows per payload. Counted where they
+    /// are decoded, not where they are taken: while the decoder waits for the CPU, payloads taken
+    /// but not yet decoded would make the rows per payload look smaller than they are.
     rows_sum: f64,
-    taken_sum: f64,
+    decoded_sum: f64,
 }
 
 /// What an adjustment changed.
@@ -86,14 +89,16 @@ impl Sampling {
             seen,
             taken,
             rows: 0,
+            decoded: 0,
             rows_sum: 0.0,
-            taken_sum: 0.0,
+            decoded_sum: 0.0,
         }
     }
 
-    /// Counts rows decoded from a payload of the traffic.
-    pub fn add_rows(&mut self, rows: usize) {
+    /// Counts a payload of the traffic decoded into `rows` rows (0 for one that failed).
+    pub fn add_payload(&mut self, rows: usize) {
         self.rows += rows as u64;
+        self.decoded += 1;
     }
 
     /// Sets the sampler's ratio from the rates since the last adjustment, if
@@ -108,10 +113,10 @@ impl Sampling {
         let (seen, taken) = sampler.counts();
         let (new_seen, new_taken) = (seen - self.seen, taken - self.taken);
         self.rows_sum = self.rows_sum * DECAY + self.rows as f64;
-        self.taken_sum = self.taken_sum * DECAY + new_taken as f64;
-        (self.seen, self.taken, self.rows, self.last) = (seen, taken, 0, now);
-        let ratio = if self.taken_sum >= 1.0 && !elapsed.is_zero() {
-            let rows_per_payload = self.rows_sum / self.taken_sum;
+        self.decoded_sum = self.decoded_sum * DECAY + self.decoded as f64;
+        (self.seen, self.taken, self.rows, self.decoded, self.last) = (seen, taken, 0, 0, now);
+        let ratio = if self.decoded_sum >= 1.0 && !elapsed.is_zero() {
+            let rows_per_payload = self.rows_sum / self.decoded_sum;
             ratio(
                 self.target,
                 new_seen as f64 / elapsed.as_secs_f64(),
@@ -171,7 +176,7 @@ mod tests {
             let now = start + step * i as u32;
             for _ in 0..per_step {
                 if sampler.take() {
-                    sampling.add_rows(rows);
+                    sampling.add_payload(rows);
                     if i > (seconds - 1) * 200 {
                         last_second += rows as u64;
                     }
@@ -200,12 +205,37 @@ mod tests {
         // 100 000 payloads a second of 8 rows from the start: 1 000 in the first 10 ms.
         for _ in 0..1_000 {
             assert!(sampler.take());
-            sampling.add_rows(8);
+            sampling.add_payload(8);
         }
         let adjusted = sampling
             .adjust(&sampler, start + Duration::from_millis(10), false)
             .expect("8 000 rows is more than 250 ms need");
         assert!((adjusted.ratio - 0.0125).abs() < 1e-6, "{adjusted:?}");
+    }
+
+    #[test]
+    fn payloads_waiting_to_be_decoded_do_not_lower_the_rows_per_payload() {
+        let sampler = Sampler::default();
+        let start = Instant::now();
+        let mut sampling = Sampling::new(10_000.0, &sampler, start);
+        // 100 000 payloads a second of 8 rows; the decoder gets to one in ten of those taken.
+        let mut ratios = Vec::new();
+        for period in 1..=8u32 {
+            let mut taken = 0;
+            for _ in 0..25_000 {
+                if sampler.take() {
+                    taken += 1;
+                    if taken % 10 == 0 {
+                        sampling.add_payload(8);
+                    }
+                }
+            }
+            let at = start + ADJUST_EVERY * period;
+            ratios.push(sampling.adjust(&sampler, at, false).expect("due").ratio);
+        }
+        for ratio in &ratios[1..] {
+            assert!((ratio - 0.0125).abs() < 1e-3, "{ratios:?}");
+        }
     }
 
     #[test]
@@ -223,7 +253,7 @@ mod tests {
         assert_eq!(sampling.adjust(&sampler, start, false), None);
         for _ in 0..100 {
             assert!(sampler.take());
-            sampling.add_rows(1);
+            sampling.add_payload(1);
         }
         let first = sampling
             .adjust(&sampler, start + Duration::from_secs(1), false)

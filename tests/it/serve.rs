@@ -247,6 +247,89 @@ async fn heavy_traffic_is_sampled_every_request_still_reaches_the_model_and_drif
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kserve_logger_events_are_sampled_like_the_taps_traffic() {
+    let sidecar = Sidecar::start("", &["--window-size", "1000", "--eval-interval", "1s"]);
+    let ingest = sidecar.ingest.expect("ingest");
+    let requests = std::sync::Arc::new(v1_requests("current-stable.parquet", 100));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|client| {
+            let (requests, stop) = (requests.clone(), stop.clone());
+            tokio::spawn(async move {
+                // (events sent, answered sampled out, answered 503 for a full queue)
+                let mut counts = (0usize, 0usize, 0usize);
+                for (i, body) in requests.iter().cycle().skip(client * 11).enumerate() {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let id = format!("{client}-{i}");
+                    let headers = [
+                        ("content-type", "application/json"),
+                        ("ce-specversion", "1.0"),
+                        ("ce-type", "org.kubeflow.serving.inference.request"),
+                        ("ce-source", "http://localhost:9081/"),
+                        ("ce-id", id.as_str()),
+                    ];
+                    let (status, text) = post(ingest, "/", &headers, body.clone()).await;
+                    counts.0 += 1;
+                    match status {
+                        StatusCode::ACCEPTED if text.contains(r#""sampled_out":true"#) => {
+                            counts.1 += 1
+                        }
+                        StatusCode::ACCEPTED => {}
+                        StatusCode::SERVICE_UNAVAILABLE => counts.2 += 1,
+                        other => panic!("{other}: {text}"),
+                    }
+                }
+                counts
+            })
+        })
+        .collect();
+    let m = sidecar
+        .metrics_until(Duration::from_secs(60), |m| {
+            m.value("drifttap_payloads_skipped_total", &[])
+                .unwrap_or(0.0)
+                > 1000.0
+        })
+        .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut sent, mut sampled_out, mut full) = (0, 0, 0);
+    for client in clients {
+        let (s, o, f) = client.await.expect("client");
+        (sent, sampled_out, full) = (sent + s, sampled_out + o, full + f);
+    }
+    assert!(sampled_out > 0, "{}\n{}", m.0, sidecar.log());
+    let accounted = |m: &crate::sidecar::Metrics| {
+        let value = |name, labels: &[(&str, &str)]| m.value(name, labels).unwrap_or(0.0);
+        value(
+            "drifttap_samples_ingested_total",
+            &[("source", "cloudevents")],
+        ) / 100.0
+            + value("drifttap_payloads_skipped_total", &[])
+            + value(
+                "drifttap_payloads_dropped_total",
+                &[("reason", "queue_full")],
+            )
+    };
+    let m = sidecar
+        .metrics_until(Duration::from_secs(10), |m| accounted(m) == sent as f64)
+        .await;
+    assert_eq!(accounted(&m), sent as f64, "{}", m.0);
+    assert_eq!(
+        m.value("drifttap_payloads_skipped_total", &[]),
+        Some(sampled_out as f64),
+        "every skipped event was answered as such"
+    );
+    assert_eq!(
+        m.value(
+            "drifttap_payloads_dropped_total",
+            &[("reason", "queue_full")]
+        ),
+        Some(full as f64)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_traffic_reaches_the_model_and_is_counted() {
     let model = StubModel::start(Duration::ZERO).await;
     let upstream = format!("http://{}", model.address);
