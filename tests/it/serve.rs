@@ -141,6 +141,30 @@ async fn stable_traffic_keeps_the_model_at_0_and_drifted_traffic_turns_it_to_1()
     assert_eq!(json["features"].as_array().map(Vec::len), Some(12));
 }
 
+/// Waits until each of the `sent` payloads of 100 rows from `source` is decoded, skipped by
+/// sampling or dropped for a full queue (skipped ones are counted at the feed's next adjustment,
+/// a quarter second later), and returns the metrics then.
+async fn every_payload_accounted_for(
+    sidecar: &Sidecar,
+    source: &str,
+    sent: usize,
+) -> crate::sidecar::Metrics {
+    let accounted = |m: &crate::sidecar::Metrics| {
+        let value = |name, labels: &[(&str, &str)]| m.value(name, labels).unwrap_or(0.0);
+        value("drifttap_samples_ingested_total", &[("source", source)]) / 100.0
+            + value("drifttap_payloads_skipped_total", &[])
+            + value(
+                "drifttap_payloads_dropped_total",
+                &[("reason", "queue_full")],
+            )
+    };
+    let m = sidecar
+        .metrics_until(Duration::from_secs(10), |m| accounted(m) == sent as f64)
+        .await;
+    assert_eq!(accounted(&m), sent as f64, "{}", m.0);
+    m
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heavy_traffic_is_sampled_every_request_still_reaches_the_model_and_drift_is_found() {
     let model = StubModel::start(Duration::ZERO).await;
@@ -177,6 +201,10 @@ async fn heavy_traffic_is_sampled_every_request_still_reaches_the_model_and_drif
                         post(tap, "/v1/models/credit:predict", &json, body.clone()).await;
                     assert_eq!(status, StatusCode::OK, "{text}");
                     sent += 1;
+                    // About 400 requests a second from the four clients: 20 times what the
+                    // window takes, and CPU left for the engine, which only gets what
+                    // forwarding leaves.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
                 sent
             })
@@ -222,21 +250,7 @@ async fn heavy_traffic_is_sampled_every_request_still_reaches_the_model_and_drif
         sent,
         "every request reaches the model, sampled or not"
     );
-    // Every payload is decoded (100 rows each), skipped, or dropped for a full queue; the
-    // skipped ones are counted at the feed's next adjustment, a quarter second later.
-    let accounted = |m: &crate::sidecar::Metrics| {
-        let value = |name, labels: &[(&str, &str)]| m.value(name, labels).unwrap_or(0.0);
-        value("drifttap_samples_ingested_total", &[("source", "tap")]) / 100.0
-            + value("drifttap_payloads_skipped_total", &[])
-            + value(
-                "drifttap_payloads_dropped_total",
-                &[("reason", "queue_full")],
-            )
-    };
-    let m = sidecar
-        .metrics_until(Duration::from_secs(10), |m| accounted(m) == sent as f64)
-        .await;
-    assert_eq!(accounted(&m), sent as f64, "{}", m.0);
+    let m = every_payload_accounted_for(&sidecar, "tap", sent).await;
     let decoded = m
         .value("drifttap_samples_ingested_total", &[("source", "tap")])
         .unwrap_or(0.0);
@@ -280,6 +294,7 @@ async fn kserve_logger_events_are_sampled_like_the_taps_traffic() {
                         StatusCode::SERVICE_UNAVAILABLE => counts.2 += 1,
                         other => panic!("{other}: {text}"),
                     }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
                 counts
             })
@@ -289,7 +304,7 @@ async fn kserve_logger_events_are_sampled_like_the_taps_traffic() {
         .metrics_until(Duration::from_secs(60), |m| {
             m.value("drifttap_payloads_skipped_total", &[])
                 .unwrap_or(0.0)
-                > 1000.0
+                > 200.0
         })
         .await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -299,22 +314,7 @@ async fn kserve_logger_events_are_sampled_like_the_taps_traffic() {
         (sent, sampled_out, full) = (sent + s, sampled_out + o, full + f);
     }
     assert!(sampled_out > 0, "{}\n{}", m.0, sidecar.log());
-    let accounted = |m: &crate::sidecar::Metrics| {
-        let value = |name, labels: &[(&str, &str)]| m.value(name, labels).unwrap_or(0.0);
-        value(
-            "drifttap_samples_ingested_total",
-            &[("source", "cloudevents")],
-        ) / 100.0
-            + value("drifttap_payloads_skipped_total", &[])
-            + value(
-                "drifttap_payloads_dropped_total",
-                &[("reason", "queue_full")],
-            )
-    };
-    let m = sidecar
-        .metrics_until(Duration::from_secs(10), |m| accounted(m) == sent as f64)
-        .await;
-    assert_eq!(accounted(&m), sent as f64, "{}", m.0);
+    let m = every_payload_accounted_for(&sidecar, "cloudevents", sent).await;
     assert_eq!(
         m.value("drifttap_payloads_skipped_total", &[]),
         Some(sampled_out as f64),
