@@ -3,10 +3,11 @@
 //! (CloudEvents in binary, structured or batch mode).
 //!
 //! A payload is read up to `max_body_bytes`, queued for the feed without waiting, and answered
-//! `202 Accepted` at once (CloudEvents mirror the model's traffic and are sampled like the
-//! tap's payloads; one skipped is answered 202 too): decoding happens on the feed's thread, and its outcome is counted in
+//! `202 Accepted` at once: decoding happens on the feed's thread, and its outcome is counted in
 //! `/metrics` (`drifttap_decode_errors_total`, `drifttap_samples_dropped_total`), not reported
 //! per request. A full queue answers `503` with `Retry-After`, a body over the cap `413`.
+//! CloudEvents mirror the model's traffic and are sampled like the tap's payloads; one that is
+//! skipped is answered `202` too, saying so.
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
