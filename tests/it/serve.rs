@@ -41,6 +41,22 @@ async fn replay(sidecar: &Sidecar, requests: &[String]) {
     }
 }
 
+/// A stub model answering after `delay`, and the sidecar's tap in front of it, started with
+/// `flags` besides the tap's own.
+async fn model_behind_tap(delay: Duration, flags: &[&str]) -> (StubModel, Sidecar) {
+    let model = StubModel::start(delay).await;
+    let upstream = format!("http://{}", model.address);
+    let mut args = vec![
+        "--upstream",
+        upstream.as_str(),
+        "--tap-listen",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(flags);
+    let sidecar = Sidecar::start("", &args);
+    (model, sidecar)
+}
+
 fn evaluations(m: &crate::sidecar::Metrics) -> f64 {
     m.value("drifttap_evaluations_total", &[("outcome", "ok")])
         .unwrap_or(0.0)
@@ -48,20 +64,8 @@ fn evaluations(m: &crate::sidecar::Metrics) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stable_traffic_keeps_the_model_at_0_and_drifted_traffic_turns_it_to_1() {
-    let model = StubModel::start(Duration::ZERO).await;
-    let upstream = format!("http://{}", model.address);
     // Every row decoded: the test checks that the window holds the whole file.
-    let sidecar = Sidecar::start(
-        "",
-        &[
-            "--upstream",
-            &upstream,
-            "--tap-listen",
-            "127.0.0.1:0",
-            "--sampling",
-            "all",
-        ],
-    );
+    let (model, sidecar) = model_behind_tap(Duration::ZERO, &["--sampling", "all"]).await;
 
     let stable = v1_requests("current-stable.parquet", 100);
     replay(&sidecar, &stable).await;
@@ -167,23 +171,10 @@ async fn every_payload_accounted_for(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heavy_traffic_is_sampled_every_request_still_reaches_the_model_and_drift_is_found() {
-    let model = StubModel::start(Duration::ZERO).await;
-    let upstream = format!("http://{}", model.address);
     // A window of 1 000 evaluated every second takes 2 000 rows a second; the traffic below
     // brings 100 rows per request, many times that.
-    let sidecar = Sidecar::start(
-        "",
-        &[
-            "--upstream",
-            &upstream,
-            "--tap-listen",
-            "127.0.0.1:0",
-            "--window-size",
-            "1000",
-            "--eval-interval",
-            "1s",
-        ],
-    );
+    let flags = ["--window-size", "1000", "--eval-interval", "1s"];
+    let (model, sidecar) = model_behind_tap(Duration::ZERO, &flags).await;
     let tap = sidecar.tap.expect("tap listening");
     let drifted = std::sync::Arc::new(v1_requests("current-drifted.parquet", 100));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -331,12 +322,7 @@ async fn kserve_logger_events_are_sampled_like_the_taps_traffic() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_traffic_reaches_the_model_and_is_counted() {
-    let model = StubModel::start(Duration::ZERO).await;
-    let upstream = format!("http://{}", model.address);
-    let sidecar = Sidecar::start(
-        "",
-        &["--upstream", &upstream, "--tap-listen", "127.0.0.1:0"],
-    );
+    let (model, sidecar) = model_behind_tap(Duration::ZERO, &[]).await;
     let tap = sidecar.tap.expect("tap");
     let json = [("content-type", "application/json")];
     let payloads: [&'static str; 3] = [
@@ -422,12 +408,7 @@ async fn a_dead_model_gives_502_and_the_sidecar_stays_healthy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_in_flight_requests_and_exits_0() {
-    let model = StubModel::start(Duration::from_millis(800)).await;
-    let upstream = format!("http://{}", model.address);
-    let mut sidecar = Sidecar::start(
-        "",
-        &["--upstream", &upstream, "--tap-listen", "127.0.0.1:0"],
-    );
+    let (_model, mut sidecar) = model_behind_tap(Duration::from_millis(800), &[]).await;
     let tap = sidecar.tap.expect("tap");
     let in_flight = tokio::spawn(async move { post(tap, "/predict", &[], "{}").await });
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -524,12 +505,7 @@ async fn the_ingest_api_and_cloudevents_feed_the_window() {
 async fn every_metric_the_readme_documents_is_exported_with_its_labels() {
     let documented = readme_metrics("### Metrics");
     assert!(documented.len() >= 20, "{documented:?}");
-    let model = StubModel::start(Duration::ZERO).await;
-    let upstream = format!("http://{}", model.address);
-    let sidecar = Sidecar::start(
-        "",
-        &["--upstream", &upstream, "--tap-listen", "127.0.0.1:0"],
-    );
+    let (_model, sidecar) = model_behind_tap(Duration::ZERO, &[]).await;
     replay(&sidecar, &v1_requests("current-stable.parquet", 500)).await;
     let m = sidecar
         .metrics_until(Duration::from_secs(60), |m| evaluations(m) >= 1.0)
