@@ -204,31 +204,26 @@ impl Observer {
     /// Queues a payload if there is room; otherwise drops it and counts it. Returns whether it
     /// was queued.
     pub fn offer(&self, observation: Observation) -> bool {
+        self.offer_with(|| observation)
+    }
+
+    /// Like [`Observer::offer`], but the payload is made only if there is room for it, under
+    /// the queue's lock (one lock per payload): under overload a server does not copy bodies
+    /// that would be dropped.
+    pub fn offer_with(&self, make: impl FnOnce() -> Observation) -> bool {
         if self.queue.closed.load(Ordering::Relaxed) {
             self.count_drop("shutting_down", 1);
             return false;
         }
         let mut items = self.queue.lock();
         if items.len() < self.queue.capacity {
-            items.push(observation);
+            items.push(make());
             true
         } else {
             drop(items);
             self.queue_full.inc();
             false
         }
-    }
-
-    /// Like [`Observer::offer`], but the payload is made only if there is room for it: under
-    /// overload a server does not copy bodies that would be dropped.
-    pub fn offer_with(&self, make: impl FnOnce() -> Observation) -> bool {
-        if !self.queue.closed.load(Ordering::Relaxed)
-            && self.queue.lock().len() >= self.queue.capacity
-        {
-            self.queue_full.inc();
-            return false;
-        }
-        self.offer(make())
     }
 
     /// Counts payloads left out before decoding (`queue_full`, `body_too_large`,

@@ -24,8 +24,8 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::chunked::{ChunkError, Chunked};
-use super::{BodyCopy, HOP_BY_HOP, Shared};
-use crate::observe::{Direction, Observation, Source};
+use super::{BodyCopy, HOP_BY_HOP, Shared, observation};
+use crate::observe::Direction;
 
 /// The longest request or response head read (nginx's default is 4 × 8 KiB).
 const MAX_HEAD: usize = 64 * 1024;
@@ -236,9 +236,7 @@ impl Connection<'_> {
             Framing::Length(n) if n <= shared.max_body_bytes as u64 => Some(n as usize),
             _ => None,
         };
-        // Sampled per exchange: the request's body and the answer's are observed together.
-        let observed = (request.framing != Framing::Empty || shared.observe_responses)
-            && shared.observer.sample();
+        let observed = shared.sample_exchange(request.framing != Framing::Empty);
         let mut request_copy = BodyCopy::Off;
         let exchange = match whole {
             Some(body_len) => {
@@ -257,12 +255,12 @@ impl Connection<'_> {
                 if body_len > 0 && observed {
                     // Queued now, while the body is at hand; not copied if the queue is full.
                     let content_type = request.content_type.take();
-                    shared.observer.offer_with(|| Observation {
-                        source: Source::Tap,
-                        direction: Direction::Request,
-                        content_type,
-                        headers: None,
-                        body: Bytes::copy_from_slice(body),
+                    shared.observer.offer_with(|| {
+                        observation(
+                            Direction::Request,
+                            content_type,
+                            Bytes::copy_from_slice(body),
+                        )
                     });
                 }
                 self.input.advance(end);

@@ -225,9 +225,7 @@ impl Tap {
         // The model gets HTTP/1.1 whatever the client spoke to us, in origin form.
         parts.version = http::Version::HTTP_11;
         parts.uri = http::Uri::from(path);
-        // Sampled per exchange, as on the HTTP/1.1 path.
-        let observed =
-            (!body.is_end_stream() || shared.observe_responses) && shared.observer.sample();
+        let observed = shared.sample_exchange(!body.is_end_stream());
         let request_body = TeeBody::new(
             body,
             observed,
@@ -378,6 +376,12 @@ impl Tap {
 }
 
 impl Shared {
+    /// Whether to observe an exchange, drawn once for the request's body and the answer's
+    /// together: only exchanges with something to observe ask the sampler.
+    fn sample_exchange(&self, request_has_body: bool) -> bool {
+        (request_has_body || self.observe_responses) && self.observer.sample()
+    }
+
     /// Counts an answer to the client by its status class.
     fn count_answer(&self, status: u16) {
         let class = match status {
@@ -508,6 +512,17 @@ fn tap_error(status: StatusCode, message: &str) -> Response<TapBody> {
     response
 }
 
+/// A body the tap copied, for the observer.
+fn observation(direction: Direction, content_type: Option<String>, body: Bytes) -> Observation {
+    Observation {
+        source: Source::Tap,
+        direction,
+        content_type,
+        headers: None,
+        body,
+    }
+}
+
 /// Up to a cap of a body's data, copied aside for the observer: the HTTP/1.1 path's bodies and
 /// the general path's [`TeeBody`] alike.
 #[derive(Debug)]
@@ -544,13 +559,7 @@ impl BodyCopy {
     fn offer(self, observer: &Observer, direction: Direction, content_type: Option<String>) {
         match self {
             BodyCopy::On { data, .. } if !data.is_empty() => {
-                observer.offer(Observation {
-                    source: Source::Tap,
-                    direction,
-                    content_type,
-                    headers: None,
-                    body: data.freeze(),
-                });
+                observer.offer(observation(direction, content_type, data.freeze()));
             }
             BodyCopy::TooLarge => observer.count_drop("body_too_large", 1),
             BodyCopy::On { .. } | BodyCopy::Off => {}

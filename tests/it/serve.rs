@@ -57,6 +57,17 @@ async fn model_behind_tap(delay: Duration, flags: &[&str]) -> (StubModel, Sideca
     (model, sidecar)
 }
 
+/// Asserts that each of `features` has `drifttap_feature_drift` at `value` (1 drifting, 0 not).
+fn assert_feature_drift(m: &crate::sidecar::Metrics, features: &[&str], value: f64, why: &str) {
+    for feature in features {
+        assert_eq!(
+            m.value("drifttap_feature_drift", &[("feature", feature)]),
+            Some(value),
+            "{feature} {why}"
+        );
+    }
+}
+
 fn evaluations(m: &crate::sidecar::Metrics) -> f64 {
     m.value("drifttap_evaluations_total", &[("outcome", "ok")])
         .unwrap_or(0.0)
@@ -86,13 +97,8 @@ async fn stable_traffic_keeps_the_model_at_0_and_drifted_traffic_turns_it_to_1()
         m.value("drifttap_model_drift", &[("model", "credit")]),
         Some(0.0)
     );
-    for feature in DRIFTING.iter().chain(&STABLE) {
-        assert_eq!(
-            m.value("drifttap_feature_drift", &[("feature", feature)]),
-            Some(0.0),
-            "{feature} on stable traffic"
-        );
-    }
+    assert_feature_drift(&m, &DRIFTING, 0.0, "on stable traffic");
+    assert_feature_drift(&m, &STABLE, 0.0, "on stable traffic");
     assert_eq!(
         m.value("drifttap_samples_ingested_total", &[("source", "tap")]),
         Some(5000.0)
@@ -118,20 +124,8 @@ async fn stable_traffic_keeps_the_model_at_0_and_drifted_traffic_turns_it_to_1()
         "{}",
         sidecar.log()
     );
-    for feature in DRIFTING {
-        assert_eq!(
-            m.value("drifttap_feature_drift", &[("feature", feature)]),
-            Some(1.0),
-            "{feature} drifts"
-        );
-    }
-    for feature in STABLE {
-        assert_eq!(
-            m.value("drifttap_feature_drift", &[("feature", feature)]),
-            Some(0.0),
-            "{feature} does not drift"
-        );
-    }
+    assert_feature_drift(&m, &DRIFTING, 1.0, "drifts");
+    assert_feature_drift(&m, &STABLE, 0.0, "does not drift");
     assert_eq!(
         m.value("drifttap_mmd_drift", &[("model", "credit")]),
         Some(1.0)
@@ -169,6 +163,52 @@ async fn every_payload_accounted_for(
     m
 }
 
+/// Four clients sending bodies round and round, each through `send` with an id of its own,
+/// 10 ms apart: about 400 requests a second, 20 times what a window of 1 000 evaluated every
+/// second takes, with CPU left for the engine, which only gets what forwarding leaves.
+struct PacedClients<T> {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<Vec<T>>>,
+}
+
+impl<T: Send + 'static> PacedClients<T> {
+    fn start<F, Fut>(bodies: Vec<String>, send: F) -> Self
+    where
+        F: Fn(String, String) -> Fut + Clone + Send + 'static,
+        Fut: std::future::Future<Output = T> + Send,
+    {
+        let bodies = std::sync::Arc::new(bodies);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let tasks = (0..4)
+            .map(|client| {
+                let (bodies, stop, send) = (bodies.clone(), stop.clone(), send.clone());
+                tokio::spawn(async move {
+                    let mut answers = Vec::new();
+                    for (i, body) in bodies.iter().cycle().skip(client * 7).enumerate() {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            break;
+                        }
+                        answers.push(send(body.clone(), format!("{client}-{i}")).await);
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    answers
+                })
+            })
+            .collect();
+        PacedClients { stop, tasks }
+    }
+
+    /// Stops the clients; what every request was answered.
+    async fn stop(self) -> Vec<T> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut answers = Vec::new();
+        for task in self.tasks {
+            answers.extend(task.await.expect("client"));
+        }
+        answers
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heavy_traffic_is_sampled_every_request_still_reaches_the_model_and_drift_is_found() {
     // A window of 1 000 evaluated every second takes 2 000 rows a second; the traffic below
@@ -176,31 +216,14 @@ async fn heavy_traffic_is_sampled_every_request_still_reaches_the_model_and_drif
     let flags = ["--window-size", "1000", "--eval-interval", "1s"];
     let (model, sidecar) = model_behind_tap(Duration::ZERO, &flags).await;
     let tap = sidecar.tap.expect("tap listening");
-    let drifted = std::sync::Arc::new(v1_requests("current-drifted.parquet", 100));
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let clients: Vec<_> = (0..4)
-        .map(|client| {
-            let (drifted, stop) = (drifted.clone(), stop.clone());
-            tokio::spawn(async move {
-                let mut sent = 0usize;
-                for body in drifted.iter().cycle().skip(client * 7) {
-                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        break;
-                    }
-                    let json = [("content-type", "application/json")];
-                    let (status, text) =
-                        post(tap, "/v1/models/credit:predict", &json, body.clone()).await;
-                    assert_eq!(status, StatusCode::OK, "{text}");
-                    sent += 1;
-                    // About 400 requests a second from the four clients: 20 times what the
-                    // window takes, and CPU left for the engine, which only gets what
-                    // forwarding leaves.
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                sent
-            })
-        })
-        .collect();
+    let clients = PacedClients::start(
+        v1_requests("current-drifted.parquet", 100),
+        move |body, _id| async move {
+            let json = [("content-type", "application/json")];
+            let (status, text) = post(tap, "/v1/models/credit:predict", &json, body).await;
+            assert_eq!(status, StatusCode::OK, "{text}");
+        },
+    );
     let drifting = |m: &crate::sidecar::Metrics| {
         m.value("drifttap_model_drift", &[("model", "credit")]) == Some(1.0)
             && DRIFTING
@@ -217,19 +240,9 @@ async fn heavy_traffic_is_sampled_every_request_still_reaches_the_model_and_drif
                     .is_some_and(|r| r < 1.0)
         })
         .await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut sent = 0;
-    for client in clients {
-        sent += client.await.expect("client");
-    }
+    let sent = clients.stop().await.len();
     assert!(drifting(&m), "{}\n{}", m.0, sidecar.log());
-    for feature in STABLE {
-        assert_eq!(
-            m.value("drifttap_feature_drift", &[("feature", feature)]),
-            Some(0.0),
-            "{feature} does not drift"
-        );
-    }
+    assert_feature_drift(&m, &STABLE, 0.0, "does not drift");
     assert!(
         m.value("drifttap_sampling_ratio", &[])
             .is_some_and(|r| r < 1.0),
@@ -255,42 +268,34 @@ async fn heavy_traffic_is_sampled_every_request_still_reaches_the_model_and_drif
 async fn kserve_logger_events_are_sampled_like_the_taps_traffic() {
     let sidecar = Sidecar::start("", &["--window-size", "1000", "--eval-interval", "1s"]);
     let ingest = sidecar.ingest.expect("ingest");
-    let requests = std::sync::Arc::new(v1_requests("current-stable.parquet", 100));
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let clients: Vec<_> = (0..4)
-        .map(|client| {
-            let (requests, stop) = (requests.clone(), stop.clone());
-            tokio::spawn(async move {
-                // (events sent, answered sampled out, answered 503 for a full queue)
-                let mut counts = (0usize, 0usize, 0usize);
-                for (i, body) in requests.iter().cycle().skip(client * 11).enumerate() {
-                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        break;
-                    }
-                    let id = format!("{client}-{i}");
-                    let headers = [
-                        ("content-type", "application/json"),
-                        ("ce-specversion", "1.0"),
-                        ("ce-type", "org.kubeflow.serving.inference.request"),
-                        ("ce-source", "http://localhost:9081/"),
-                        ("ce-id", id.as_str()),
-                    ];
-                    let (status, text) = post(ingest, "/", &headers, body.clone()).await;
-                    counts.0 += 1;
-                    match status {
-                        StatusCode::ACCEPTED if text.contains(r#""sampled_out":true"#) => {
-                            counts.1 += 1
-                        }
-                        StatusCode::ACCEPTED => {}
-                        StatusCode::SERVICE_UNAVAILABLE => counts.2 += 1,
-                        other => panic!("{other}: {text}"),
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+    // What each event was answered: queued, sampled out, or refused for a full queue.
+    #[derive(PartialEq)]
+    enum Answer {
+        Queued,
+        SampledOut,
+        Full,
+    }
+    let clients = PacedClients::start(
+        v1_requests("current-stable.parquet", 100),
+        move |body, id| async move {
+            let headers = [
+                ("content-type", "application/json"),
+                ("ce-specversion", "1.0"),
+                ("ce-type", "org.kubeflow.serving.inference.request"),
+                ("ce-source", "http://localhost:9081/"),
+                ("ce-id", id.as_str()),
+            ];
+            let (status, text) = post(ingest, "/", &headers, body).await;
+            match status {
+                StatusCode::ACCEPTED if text.contains(r#""sampled_out":true"#) => {
+                    Answer::SampledOut
                 }
-                counts
-            })
-        })
-        .collect();
+                StatusCode::ACCEPTED => Answer::Queued,
+                StatusCode::SERVICE_UNAVAILABLE => Answer::Full,
+                other => panic!("{other}: {text}"),
+            }
+        },
+    );
     let m = sidecar
         .metrics_until(Duration::from_secs(60), |m| {
             m.value("drifttap_payloads_skipped_total", &[])
@@ -298,12 +303,10 @@ async fn kserve_logger_events_are_sampled_like_the_taps_traffic() {
                 > 200.0
         })
         .await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (mut sent, mut sampled_out, mut full) = (0, 0, 0);
-    for client in clients {
-        let (s, o, f) = client.await.expect("client");
-        (sent, sampled_out, full) = (sent + s, sampled_out + o, full + f);
-    }
+    let answers = clients.stop().await;
+    let sent = answers.len();
+    let count = |answer| answers.iter().filter(|a| **a == answer).count();
+    let (sampled_out, full) = (count(Answer::SampledOut), count(Answer::Full));
     assert!(sampled_out > 0, "{}\n{}", m.0, sidecar.log());
     let m = every_payload_accounted_for(&sidecar, "cloudevents", sent).await;
     assert_eq!(
