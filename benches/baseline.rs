@@ -6,24 +6,23 @@
 use std::path::PathBuf;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use drifttap::baseline::compiled::{Baseline, BuildOptions, Quiet};
-use drifttap::baseline::read::{Column, Table, Values};
+use drifttap::baseline::compile::{Baseline, BuildOptions, Quiet};
 use drifttap::baseline::select::Selection;
+use drifttap::data::{Column, Frame, Values};
 use drifttap::stats::{Compute, synth};
 
 /// `rows × features` of normal numbers, one seed per feature.
-fn table(rows: usize, features: usize) -> Table {
-    Table {
-        files: Vec::new(),
+fn table(rows: usize, features: usize) -> Frame {
+    Frame::new(
         rows,
-        columns: (0..features)
+        (0..features)
             .map(|f| Column {
                 name: format!("f{f:03}"),
                 values: Values::Numeric(synth::normal(f as u64, rows, f as f64, 1.0 + f as f64)),
             })
             .collect(),
-        skipped: Vec::new(),
-    }
+    )
+    .expect("consistent columns")
 }
 
 fn threads() -> usize {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_ipc::writer::StreamWriter;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use drifttap::baseline::select::Kind;
-use drifttap::ingest::decode::{Schema, decode};
+use drifttap::data::Kind;
+use drifttap::sidecar::ingest::decode::{Schema, decode};
 use drifttap::stats::synth;
 use serde_json::{Map, Value as Json, json};
 

@@ -4,8 +4,8 @@
 //! `cargo bench --bench ks`
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use drifttap::stats::ks::{Alternative, KsMethod, SortedSample, ks_2samp};
-use drifttap::stats::{Backend, Compute, Input, synth};
+use drifttap::stats::ks::{Alternative, KsMethod, KsOptions, SortedSample, ks_2samp};
+use drifttap::stats::{Backend, Compute, synth};
 
 fn ks_window_sweep(c: &mut Criterion) {
     let mut group = c.benchmark_group("ks_2samp/reference_100k");
@@ -15,8 +15,14 @@ fn ks_window_sweep(c: &mut Criterion) {
             backend,
             ..Compute::scalar()
         };
-        let reference = SortedSample::new(reference_values.clone(), Input::Reference, backend)
-            .expect("finite data");
+        let reference = SortedSample::new_with(
+            reference_values.clone(),
+            &Compute {
+                backend,
+                ..Compute::scalar()
+            },
+        )
+        .expect("finite data");
         for window_len in [1_000, 10_000, 100_000] {
             let window = synth::normal(2, window_len, 0.02, 1.0);
             group.throughput(Throughput::Elements(window_len as u64));
@@ -28,8 +34,10 @@ fn ks_window_sweep(c: &mut Criterion) {
                         ks_2samp(
                             &reference,
                             w,
-                            Alternative::TwoSided,
-                            KsMethod::Asymp,
+                            KsOptions {
+                                alternative: Alternative::TwoSided,
+                                method: KsMethod::Asymp,
+                            },
                             &compute,
                         )
                     })
@@ -47,7 +55,15 @@ fn window_sort_sweep(c: &mut Criterion) {
             let values = synth::normal(3, len, 0.0, 1.0);
             group.throughput(Throughput::Elements(len as u64));
             group.bench_with_input(BenchmarkId::new(backend.name(), len), &values, |b, v| {
-                b.iter(|| SortedSample::new(v.clone(), Input::Current, backend))
+                b.iter(|| {
+                    SortedSample::new_with(
+                        v.clone(),
+                        &Compute {
+                            backend,
+                            ..Compute::scalar()
+                        },
+                    )
+                })
             });
         }
     }

@@ -4,7 +4,7 @@
 //! `cargo bench --bench mmd`
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use drifttap::stats::mmd::{MmdReference, Permutations, mmd_test};
+use drifttap::stats::mmd::{MmdReference, Permutations, Rows, mmd_test};
 use drifttap::stats::{Backend, Compute, synth};
 
 const PERMUTATIONS: Permutations<'static> = Permutations::Random {
@@ -29,7 +29,15 @@ fn size_sweep(c: &mut Criterion) {
             group.throughput(Throughput::Elements(pairs as u64));
             let id = BenchmarkId::new(backend.name(), format!("n=m={rows},d={dim}"));
             group.bench_with_input(id, &current, |b, y| {
-                b.iter(|| mmd_test(&reference, y, PERMUTATIONS, 0.05, &compute))
+                b.iter(|| {
+                    mmd_test(
+                        &reference,
+                        Rows::new(y, dim).expect("valid"),
+                        PERMUTATIONS,
+                        0.05,
+                        &compute,
+                    )
+                })
             });
         }
     }
@@ -49,7 +57,17 @@ fn thread_scaling(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new(base.backend.name(), threads),
             &current,
-            |b, y| b.iter(|| mmd_test(&reference, y, PERMUTATIONS, 0.05, &compute)),
+            |b, y| {
+                b.iter(|| {
+                    mmd_test(
+                        &reference,
+                        Rows::new(y, dim).expect("valid"),
+                        PERMUTATIONS,
+                        0.05,
+                        &compute,
+                    )
+                })
+            },
         );
     }
     group.finish();

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-use drifttap::metrics::Metrics;
-use drifttap::observe::{Direction, Observation, Sampler, Source, queue};
+use drifttap::sidecar::ingest::queue::{Direction, Observation, Sampler, Source, queue};
+use drifttap::sidecar::metrics::Metrics;
 
 const BODY: usize = 1_457;
 

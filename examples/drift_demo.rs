@@ -4,12 +4,12 @@
 //!
 //! `cargo run --release --example drift_demo`
 
-use drifttap::stats::chi2::chi2_contingency;
+use drifttap::stats::chi2::{Continuity, chi2_contingency};
 use drifttap::stats::correction::{Correction, correct};
 use drifttap::stats::effect::{DEFAULT_PSI_BINS, QuantileBins, wasserstein_normed};
-use drifttap::stats::ks::{Alternative, KsMethod, SortedSample, ks_2samp};
-use drifttap::stats::mmd::{MmdReference, Permutations, mmd_test};
-use drifttap::stats::{Compute, Input, StatsError, synth};
+use drifttap::stats::ks::{KsOptions, SortedSample, ks_2samp};
+use drifttap::stats::mmd::{MmdReference, Permutations, Rows, mmd_test};
+use drifttap::stats::{Compute, StatsError, synth};
 
 const ALPHA: f64 = 0.05;
 
@@ -74,15 +74,9 @@ fn main() -> Result<(), StatsError> {
         for (r, v) in current.iter().enumerate() {
             current_rows[r * numeric.len() + f] = (v - feature.loc) / feature.scale;
         }
-        let reference = SortedSample::new(reference, Input::Reference, compute.backend)?;
-        let ks = ks_2samp(
-            &reference,
-            &current,
-            Alternative::TwoSided,
-            KsMethod::Auto,
-            &compute,
-        )?;
-        let current = SortedSample::new(current, Input::Current, compute.backend)?;
+        let reference = SortedSample::new_with(reference, &compute)?;
+        let ks = ks_2samp(&reference, &current, KsOptions::default(), &compute)?;
+        let current = SortedSample::new_with(current, &compute)?;
         let bins = QuantileBins::new(&reference, DEFAULT_PSI_BINS)?;
         println!(
             "{:<14} {:<5} {:>10.4} {:>11.3e} {:>8.3} {:>8.4}",
@@ -107,7 +101,7 @@ fn main() -> Result<(), StatsError> {
     let chi2 = chi2_contingency(
         &count(synth::categorical(7, n, &weights)),
         &count(synth::categorical(8, m, &shifted)),
-        true,
+        Continuity::Yates,
     )?;
     println!(
         "{:<14} {:<5} {:>10.2} {:>11.3e}",
@@ -133,7 +127,7 @@ fn main() -> Result<(), StatsError> {
     let reference = MmdReference::new(reference_rows[..sample].to_vec(), numeric.len(), &compute)?;
     let mmd = mmd_test(
         &reference,
-        &current_rows[..sample],
+        Rows::new(&current_rows[..sample], numeric.len())?,
         Permutations::Random {
             count: 100,
             seed: 1,

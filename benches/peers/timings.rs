@@ -10,9 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use drifttap::stats::ks::{Alternative, KsMethod, SortedSample, ks_2samp, ks_2samp_many};
-use drifttap::stats::mmd::{MmdReference, Permutations, mmd_test};
-use drifttap::stats::{Compute, Input, synth};
+use drifttap::stats::ks::{KsOptions, SortedSample, ks_2samp, ks_2samp_many};
+use drifttap::stats::mmd::{MmdReference, Permutations, Rows, mmd_test};
+use drifttap::stats::{Compute, synth};
 
 /// Feature `f` of the KS workload drifts (mean shift `KS_SHIFT`) when `f % 10 == 0`.
 const KS_SHIFT: f64 = 0.1;
@@ -65,24 +65,16 @@ fn ks_features(
     let mut windows = Vec::with_capacity(features);
     for f in 0..features as u64 {
         let shift = if f % 10 == 0 { KS_SHIFT } else { 0.0 };
-        references.push(SortedSample::new(
+        references.push(SortedSample::new_with(
             synth::normal(1000 + f, n, 0.0, 1.0),
-            Input::Reference,
-            compute.backend,
+            &compute,
         )?);
         windows.push(synth::normal(5000 + f, m, shift, 1.0));
     }
     let refs: Vec<&SortedSample> = references.iter().collect();
     let wins: Vec<&[f64]> = windows.iter().map(Vec::as_slice).collect();
-    let (elapsed, results) = best_of(|| {
-        ks_2samp_many(
-            &refs,
-            &wins,
-            Alternative::TwoSided,
-            KsMethod::Auto,
-            &compute,
-        )
-    });
+    let (elapsed, results) =
+        best_of(|| ks_2samp_many(&refs, &wins, KsOptions::default(), &compute));
     let p_values: Vec<f64> = results
         .into_iter()
         .map(|r| r.map_or(f64::NAN, |r| r.p_value))
@@ -98,21 +90,10 @@ fn ks_features(
 
 fn ks_one(n: usize, m: usize) -> Result<(), Box<dyn std::error::Error>> {
     let compute = Compute::detect();
-    let reference = SortedSample::new(
-        synth::normal(11, n, 0.0, 1.0),
-        Input::Reference,
-        compute.backend,
-    )?;
+    let reference = SortedSample::new_with(synth::normal(11, n, 0.0, 1.0), &compute)?;
     let window = synth::normal(12, m, 0.01, 1.0);
-    let (elapsed, result) = best_of(|| {
-        ks_2samp(
-            &reference,
-            &window,
-            Alternative::TwoSided,
-            KsMethod::Auto,
-            &compute,
-        )
-    });
+    let (elapsed, result) =
+        best_of(|| ks_2samp(&reference, &window, KsOptions::default(), &compute));
     let result = result?;
     println!(
         "{{\"workload\":\"ks-one\",\"backend\":\"{}\",\"seconds\":{},\"statistic\":{},\"p_value\":{}}}",
@@ -144,7 +125,13 @@ fn mmd(
         seed: 1,
     };
     let start = Instant::now();
-    let result = mmd_test(&reference, &current, perms, 0.05, &compute)?;
+    let result = mmd_test(
+        &reference,
+        Rows::new(&current, reference.dim())?,
+        perms,
+        0.05,
+        &compute,
+    )?;
     let elapsed = start.elapsed();
     println!(
         "{{\"workload\":\"mmd\",\"backend\":\"{}\",\"threads\":{threads},\"seconds\":{},\"sigma\":{},\"statistic\":{},\"p_value\":{},\"peak_rss_bytes\":{}}}",

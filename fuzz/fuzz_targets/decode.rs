@@ -1,4 +1,4 @@
-//! Fuzzes `drifttap::ingest::decode::decode`: the first byte picks a Content-Type and
+//! Fuzzes `drifttap::sidecar::ingest::decode::decode`: the first byte picks a Content-Type and
 //! CloudEvent headers (see `selectors.rs`), the rest is the body. Decoding must never panic,
 //! and what it returns must hold together.
 //!
@@ -14,8 +14,8 @@ use std::collections::HashSet;
 use std::panic::PanicHookInfo;
 use std::sync::{LazyLock, Mutex};
 
-use drifttap::baseline::select::Kind;
-use drifttap::ingest::decode::{DecodeError, Schema, Value, decode};
+use drifttap::data::Kind;
+use drifttap::sidecar::ingest::decode::{DecodeError, Schema, Value, decode};
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 

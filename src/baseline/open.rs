@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::compiled::store::{StoreError, is_compiled};
-use super::compiled::{Baseline, BuildError, BuildOptions, Quiet};
-use super::read::{ReadError, read_tables};
+use super::compile::{Baseline, BuildError, BuildOptions, Quiet};
+use super::parquet::{self, ReadError};
 use super::select::Selection;
+use super::store::{StoreError, is_compiled};
 use crate::stats::Compute;
 
 /// A reference, and whether it came compiled.
@@ -43,15 +43,14 @@ pub fn open(
             compiled: true,
         });
     }
-    let table = read_tables(&[path.to_path_buf()], &selection.named())?;
-    tracing::debug!(rows = table.rows, "reference read");
-    let baseline =
-        Baseline::build(&table, selection, options, compute, &Quiet).map_err(|source| {
-            OpenError::Build {
-                path: path.to_path_buf(),
-                source,
-            }
+    let dataset = parquet::read(&[path.to_path_buf()], &selection.named())?;
+    tracing::debug!(rows = dataset.frame.rows(), "reference read");
+    let mut baseline = Baseline::build(&dataset.frame, selection, options, compute, &Quiet)
+        .map_err(|source| OpenError::Build {
+            path: path.to_path_buf(),
+            source,
         })?;
+    baseline.sources = dataset.files;
     Ok(Opened {
         baseline,
         compiled: false,

@@ -6,18 +6,10 @@
 //! with `exclude` (timestamps are not read unless named).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
-use super::read::{Column, MISSING, Table, Values};
-
-/// How a feature is tested.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// KS, Wasserstein, PSI; part of the multivariate MMD test.
-    Numeric,
-    /// χ² on category counts.
-    Categorical,
-}
+#[cfg(test)]
+use crate::data::MISSING;
+use crate::data::{Column, Frame, Kind, Values, categories_of};
 
 /// The user's column choices (`--columns`, `--exclude`, `--numeric`, `--categorical`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,6 +38,38 @@ impl Selection {
         names.sort();
         names.dedup();
         names
+    }
+
+    /// The first name the selection gives that is not in `available`, with the list naming it
+    /// (`columns`, `exclude`, `numeric`, `categorical`). `exclude` is checked only with
+    /// `check_exclude`: excluding what is already absent is harmless for a compiled baseline.
+    pub fn unknown<'s>(
+        &'s self,
+        available: &[&str],
+        check_exclude: bool,
+    ) -> Option<(&'static str, &'s str)> {
+        let lists = [
+            ("columns", &self.columns),
+            ("exclude", &self.exclude),
+            ("numeric", &self.numeric),
+            ("categorical", &self.categorical),
+        ];
+        lists
+            .into_iter()
+            .filter(|(option, _)| check_exclude || *option != "exclude")
+            .find_map(|(option, names)| {
+                names
+                    .iter()
+                    .find(|n| !available.contains(&n.as_str()))
+                    .map(|n| (option, n.as_str()))
+            })
+    }
+
+    /// Whether the column `name` is a feature: named in `columns` (or `columns` is empty), and
+    /// not excluded.
+    pub fn chooses(&self, name: &str) -> bool {
+        (self.columns.is_empty() || self.columns.iter().any(|c| c == name))
+            && !self.exclude.iter().any(|c| c == name)
     }
 }
 
@@ -76,30 +100,16 @@ pub enum SelectError {
 
 /// Applies `selection` to `table`: the features in table order, each with its role.
 pub fn features<'a>(
-    table: &'a Table,
+    table: &'a Frame,
     selection: &Selection,
 ) -> Result<Vec<Feature<'a>>, SelectError> {
-    let available = || {
-        table
-            .columns
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    for (option, names) in [
-        ("columns", &selection.columns),
-        ("exclude", &selection.exclude),
-        ("numeric", &selection.numeric),
-        ("categorical", &selection.categorical),
-    ] {
-        if let Some(column) = names.iter().find(|n| table.column(n).is_none()) {
-            return Err(SelectError::UnknownColumn {
-                option,
-                column: column.clone(),
-                available: available(),
-            });
-        }
+    let names: Vec<&str> = table.names().collect();
+    if let Some((option, column)) = selection.unknown(&names, true) {
+        return Err(SelectError::UnknownColumn {
+            option,
+            column: column.to_string(),
+            available: names.join(", "),
+        });
     }
     if let Some(column) = selection
         .numeric
@@ -110,12 +120,12 @@ pub fn features<'a>(
             column: column.clone(),
         });
     }
-    let chosen = |name: &String| {
-        (selection.columns.is_empty() || selection.columns.contains(name))
-            && !selection.exclude.contains(name)
-    };
     let mut out = Vec::new();
-    for column in table.columns.iter().filter(|c| chosen(&c.name)) {
+    for column in table
+        .columns()
+        .iter()
+        .filter(|c| selection.chooses(&c.name))
+    {
         let as_categories = selection.categorical.contains(&column.name);
         let feature = match (&column.values, as_categories) {
             (Values::Numeric(_), false) => Feature {
@@ -147,36 +157,14 @@ pub fn features<'a>(
     Ok(out)
 }
 
-/// One category per distinct number, named as the number prints (`36`, `0.5`); NaN is missing.
-pub fn categories_of(values: &[f64]) -> Values {
-    let mut names = Vec::new();
-    let mut index: HashMap<u64, u32> = HashMap::new();
-    let codes = values
-        .iter()
-        .map(|v| {
-            if v.is_nan() {
-                return MISSING;
-            }
-            // +0.0 and −0.0 are one category.
-            let key = (if *v == 0.0 { 0.0 } else { *v }).to_bits();
-            *index.entry(key).or_insert_with(|| {
-                names.push(format!("{v}"));
-                names.len() as u32 - 1
-            })
-        })
-        .collect();
-    Values::Categorical { names, codes }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn table() -> Table {
-        Table {
-            files: Vec::new(),
-            rows: 4,
-            columns: vec![
+    fn table() -> Frame {
+        Frame::new(
+            4,
+            vec![
                 Column {
                     name: "id".into(),
                     values: Values::Numeric(vec![1.0, 2.0, 3.0, 4.0]),
@@ -197,8 +185,8 @@ mod tests {
                     },
                 },
             ],
-            skipped: Vec::new(),
-        }
+        )
+        .expect("consistent columns")
     }
 
     fn names<'a>(features: &'a [Feature<'_>]) -> Vec<(&'a str, Kind)> {

@@ -1,7 +1,7 @@
 //! Decisions: from one evaluation's statistics to verdicts that do not flap.
 //!
 //! Pure policy, no I/O. An evaluation has already applied the p-value threshold and the
-//! multiple-testing correction (each feature's `drift` in a [`CheckReport`]); this module adds
+//! multiple-testing correction (each feature's `drift` in a [`Report`]); this module adds
 //! what a long-running watcher needs on top:
 //!
 //! - an **effect-size floor**: with large windows a KS test flags shifts too small to matter, so
@@ -15,7 +15,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::check::{CheckReport, FeatureReport};
+use crate::data::Kind;
+use crate::evaluate::{FeatureReport, Report};
 
 /// How raw test outcomes become verdicts.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,10 +48,10 @@ impl Policy {
             return false;
         }
         match feature.kind {
-            "numeric" => feature
+            Kind::Numeric => feature
                 .wasserstein_normed
                 .is_none_or(|w| w >= self.min_wasserstein_normed),
-            _ => feature
+            Kind::Categorical => feature
                 .jensen_shannon
                 .is_none_or(|js| js >= self.min_jensen_shannon),
         }
@@ -105,7 +106,7 @@ pub struct Verdicts {
 
 impl Verdicts {
     /// Feeds one evaluation and returns the transitions it caused, model first.
-    pub fn decide(&mut self, report: &CheckReport, policy: &Policy) -> Vec<Transition> {
+    pub fn decide(&mut self, report: &Report, policy: &Policy) -> Vec<Transition> {
         self.evaluations += 1;
         let mut transitions = Vec::new();
         let mut any_feature = false;
@@ -142,36 +143,40 @@ impl Verdicts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::MultivariateReport;
+    use crate::evaluate::{MultivariateReport, PValueMethod, Test};
+    use crate::stats::correction::Correction;
 
-    fn feature(name: &str, kind: &'static str, drift: bool, effect: f64) -> FeatureReport {
+    fn feature(name: &str, kind: Kind, drift: bool, effect: f64) -> FeatureReport {
         FeatureReport {
             name: name.into(),
             kind,
-            test: if kind == "numeric" { "ks" } else { "chi2" },
+            test: match kind {
+                Kind::Numeric => Test::Ks,
+                Kind::Categorical => Test::Chi2,
+            },
             statistic: Some(0.1),
             p_value: Some(if drift { 1e-9 } else { 0.5 }),
-            p_value_method: Some("asymp"),
+            p_value_method: Some(PValueMethod::Asymp),
             drift,
             n_reference: 1000,
             n_current: 100,
             missing_current: 0.0,
             missing_reference: 0.0,
-            wasserstein_normed: (kind == "numeric").then_some(effect),
+            wasserstein_normed: (kind == Kind::Numeric).then_some(effect),
             psi: Some(effect),
             jensen_shannon: Some(effect),
             unseen_share: None,
         }
     }
 
-    fn report(features: Vec<FeatureReport>, mmd: bool) -> CheckReport {
-        CheckReport {
+    fn report(features: Vec<FeatureReport>, mmd: bool) -> Report {
+        Report {
             drift: features.iter().any(|f| f.drift) || mmd,
-            correction: "bonferroni",
+            correction: Correction::Bonferroni,
             threshold: 0.05,
             features,
             multivariate: Some(MultivariateReport {
-                test: "mmd",
+                test: Test::Mmd,
                 statistic: 0.01,
                 sigma: 1.0,
                 p_value: if mmd { 0.0 } else { 0.6 },
@@ -220,11 +225,11 @@ mod tests {
             min_jensen_shannon: 0.05,
             hysteresis: 1,
         };
-        assert!(!policy.raw_drift(&feature("income", "numeric", true, 0.02)));
-        assert!(policy.raw_drift(&feature("income", "numeric", true, 0.2)));
-        assert!(!policy.raw_drift(&feature("income", "numeric", false, 0.9)));
-        assert!(!policy.raw_drift(&feature("home", "categorical", true, 0.01)));
-        assert!(policy.raw_drift(&feature("home", "categorical", true, 0.06)));
+        assert!(!policy.raw_drift(&feature("income", Kind::Numeric, true, 0.02)));
+        assert!(policy.raw_drift(&feature("income", Kind::Numeric, true, 0.2)));
+        assert!(!policy.raw_drift(&feature("income", Kind::Numeric, false, 0.9)));
+        assert!(!policy.raw_drift(&feature("home", Kind::Categorical, true, 0.01)));
+        assert!(policy.raw_drift(&feature("home", Kind::Categorical, true, 0.06)));
     }
 
     #[test]
@@ -236,12 +241,12 @@ mod tests {
         let mut verdicts = Verdicts::default();
         let drifting = report(
             vec![
-                feature("income", "numeric", true, 0.3),
-                feature("age", "numeric", false, 0.0),
+                feature("income", Kind::Numeric, true, 0.3),
+                feature("age", Kind::Numeric, false, 0.0),
             ],
             false,
         );
-        let stable = report(vec![feature("income", "numeric", false, 0.0)], false);
+        let stable = report(vec![feature("income", Kind::Numeric, false, 0.0)], false);
         assert!(verdicts.decide(&drifting, &policy).is_empty());
         assert_eq!(
             verdicts.decide(&drifting, &policy),
@@ -269,7 +274,7 @@ mod tests {
         };
         let mut verdicts = Verdicts::default();
         let t = verdicts.decide(
-            &report(vec![feature("a", "numeric", false, 0.0)], true),
+            &report(vec![feature("a", Kind::Numeric, false, 0.0)], true),
             &policy,
         );
         assert_eq!(t, [Transition::Model { drifting: true }]);

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::alert::webhook::episode_key;
+use crate::protocol::webhook::episode_key;
 use crate::retrain::job::{Episode, Source};
 
 /// The only message version Alertmanager has sent since 0.8.

@@ -6,11 +6,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::alert::secret::read_secret;
-use crate::cli::RetrainerArgs;
-use crate::config::{ConfigError, parse_duration};
+use crate::protocol::secret::read_secret;
 use crate::retrain::cluster::ClusterConfig;
 use crate::retrain::job::{JobTemplate, is_dns_label};
+use crate::settings::{ConfigError, parse_duration};
 
 /// Default `--listen`: the notifications (`/v1/drift`, `/v1/alertmanager`).
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
@@ -32,8 +31,34 @@ pub const KUBECONFIG_ENV: &str = "KUBECONFIG";
 /// refused (413) before it is parsed.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
+/// What the command line sets (`None` or `false` where a flag was not given); the binary's
+/// flags convert into it, so this module knows nothing of how they are parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetrainerOverrides {
+    /// `--listen`: the notifications' address.
+    pub listen: Option<String>,
+    /// `--admin`: `/metrics`, `/healthz` and `/readyz`.
+    pub admin: Option<String>,
+    /// `--namespace`: where the Jobs are created.
+    pub namespace: Option<String>,
+    /// `--job-template`: the `batch/v1` Job retraining Jobs are built from.
+    pub job_template: Option<String>,
+    /// `--kubeconfig`.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--secret-file`: the shared secret.
+    pub secret_file: Option<String>,
+    /// `--dry-run`: print each Job instead of creating it.
+    pub dry_run: bool,
+    /// `--shutdown-grace`.
+    pub shutdown_grace: Option<String>,
+    /// `--probe-interval`.
+    pub probe_interval: Option<String>,
+    /// `--retry-max-backoff`.
+    pub retry_max_backoff: Option<String>,
+}
+
 /// Where a flag's environment variable lands.
-type EnvField = fn(&mut RetrainerArgs) -> &mut Option<String>;
+type EnvField = fn(&mut RetrainerOverrides) -> &mut Option<String>;
 
 /// Each flag's environment variable (`--kubeconfig` falls back to `KUBECONFIG` instead).
 pub const ENV: [(&str, EnvField); 8] = [
@@ -76,7 +101,7 @@ impl RetrainerConfig {
     /// Resolves `flags` over the environment (`env`) and the defaults, reads the template and
     /// the secret, and collects every problem.
     pub fn resolve(
-        flags: &RetrainerArgs,
+        flags: &RetrainerOverrides,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<RetrainerConfig, ConfigError> {
         let mut args = flags.clone();
@@ -242,8 +267,8 @@ mod tests {
         path.display().to_string()
     }
 
-    fn args() -> RetrainerArgs {
-        RetrainerArgs {
+    fn args() -> RetrainerOverrides {
+        RetrainerOverrides {
             namespace: Some("ml".into()),
             job_template: Some(TEMPLATE.into()),
             ..Default::default()
@@ -290,7 +315,7 @@ mod tests {
     #[test]
     fn every_problem_is_reported_at_once() {
         let empty = secret_file("empty", " \n");
-        let flags = RetrainerArgs {
+        let flags = RetrainerOverrides {
             listen: Some("localhost".into()),
             namespace: Some("ML_Team".into()),
             job_template: Some("/no/such/template.yaml".into()),

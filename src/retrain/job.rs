@@ -9,7 +9,7 @@ use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{Container, EnvVar};
 use sha2::{Digest, Sha256};
 
-use crate::alert::webhook::DriftNotification;
+use crate::protocol::webhook::DriftNotification;
 
 /// Label on every Job and pod drifttap creates, and in the list selector.
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
@@ -408,7 +408,7 @@ fn prepend_env(container: &mut Container, env: &[EnvVar]) {
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
-    crate::alert::webhook::hex(&Sha256::digest(bytes))
+    crate::protocol::webhook::hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

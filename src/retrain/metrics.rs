@@ -9,7 +9,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::alert::webhook::VerifyError;
+use crate::protocol::webhook::VerifyError;
 use crate::retrain::job::Source;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -129,12 +129,12 @@ impl PendingQueue {
 /// lost the API server together do not come back in step.
 pub fn backoff(attempts: u32, max: Duration, jitter: f64) -> Duration {
     let unit = (jitter.clamp(0.5, 1.0) - 0.5) * 2.0;
-    crate::backoff::backoff(attempts, FIRST_BACKOFF, max, unit)
+    crate::http::backoff::backoff(attempts, FIRST_BACKOFF, max, unit)
 }
 
 /// A random factor in [0.5, 1].
 fn jitter() -> f64 {
-    0.5 + crate::backoff::jitter() / 2.0
+    0.5 + crate::http::backoff::jitter() / 2.0
 }
 
 #[cfg(test)]

@@ -20,14 +20,14 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
-use crate::alert::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, VerifyError, verify};
+use crate::http::{BindError, Body, bind, error, respond};
+use crate::protocol::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, VerifyError, verify};
 use crate::retrain::alertmanager;
 use crate::retrain::cluster::{ApiFailure, Cluster, Created, is_active};
 use crate::retrain::config::RetrainerConfig;
 use crate::retrain::job::{Episode, JobTemplate, Source, build_job};
 use crate::retrain::metrics::{JobOutcome, Notification, RetrainerMetrics};
 use crate::retrain::pending::PendingQueue;
-use crate::server::{BindError, Body, bind, error, respond};
 
 mod background;
 
@@ -486,7 +486,7 @@ impl Retrainer {
 
     /// `/metrics`, `/healthz`, `/readyz`.
     pub async fn admin(self, request: Request<Incoming>) -> Response<Body> {
-        if let Some(response) = crate::admin::common(&request, &self.inner.registry) {
+        if let Some(response) = crate::http::admin::common(&request, &self.inner.registry) {
             return response;
         }
         match request.uri().path() {
@@ -544,7 +544,7 @@ fn print_job(job: &Job, episode: &Episode) {
         episode.key,
         episode.source.as_str()
     );
-    let text = crate::alert::rules::to_yaml(job, &header);
+    let text = crate::settings::to_yaml(job, &header);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
@@ -586,14 +586,14 @@ pub async fn run(
     };
     let grace = config.shutdown_grace;
     let admin = retrainer.clone();
-    let admin_server = tokio::spawn(crate::server::serve(
+    let admin_server = tokio::spawn(crate::http::serve(
         listeners.admin,
         move |request| admin.clone().admin(request),
         signal(admin_stopped),
         grace,
     ));
     let handler = retrainer.clone();
-    let notification_server = tokio::spawn(crate::server::serve(
+    let notification_server = tokio::spawn(crate::http::serve(
         listeners.notifications,
         move |request| handler.clone().handle(request),
         signal(data_stopped.clone()),

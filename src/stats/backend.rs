@@ -17,6 +17,7 @@ use super::{scalar, simd};
 
 /// An instruction-set level for the SIMD kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SimdLevel {
     /// x86-64-v4: AVX-512 F/BW/CD/DQ/VL.
     Avx512,
@@ -28,6 +29,7 @@ pub enum SimdLevel {
 
 /// The implementation that runs the statistics kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Backend {
     /// Portable scalar code, the reference implementation.
     Scalar,

@@ -27,13 +27,25 @@ pub struct Chi2Result {
     pub n_current: u64,
 }
 
-/// χ² test on per-category counts (same category order on both sides). `yates` asks for
-/// scipy's default continuity correction, which applies only when `dof == 1`.
+/// The continuity correction of a 2 × 2 table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Continuity {
+    /// Yates' correction, scipy's default (`correction=True`); it applies only when `dof == 1`.
+    #[default]
+    Yates,
+    /// No correction (`correction=False`).
+    None,
+}
+
+/// χ² test on per-category counts (same category order on both sides), with `continuity`
+/// applied where scipy applies it.
 pub fn chi2_contingency(
     reference_counts: &[u64],
     current_counts: &[u64],
-    yates: bool,
+    continuity: Continuity,
 ) -> Result<Chi2Result, StatsError> {
+    let yates = continuity == Continuity::Yates;
     if reference_counts.len() != current_counts.len() {
         return Err(StatsError::DimensionMismatch {
             input: Input::Current,
@@ -127,8 +139,16 @@ mod tests {
     fn pinned_to_scipy() {
         assert!(!CHI2_CASES.is_empty());
         for case in CHI2_CASES {
-            let r = chi2_contingency(case.reference_counts, case.current_counts, case.correction)
-                .expect("valid table");
+            let r = chi2_contingency(
+                case.reference_counts,
+                case.current_counts,
+                if case.correction {
+                    Continuity::Yates
+                } else {
+                    Continuity::None
+                },
+            )
+            .expect("valid table");
             assert_eq!(r.dof, case.dof, "{case:?}");
             let tol = 1e-12 * case.statistic.abs().max(1.0);
             assert!(
@@ -147,7 +167,7 @@ mod tests {
     #[test]
     fn unseen_categories_count_and_are_reported() {
         // χ² = 4·5²/45 + 10²/10 + 10²/10 ≈ 22.2 on 2 dof: p = e^(−11.1).
-        let r = chi2_contingency(&[50, 50, 0], &[40, 40, 20], true).expect("valid");
+        let r = chi2_contingency(&[50, 50, 0], &[40, 40, 20], Continuity::Yates).expect("valid");
         assert_eq!(r.dof, 2);
         assert!(!r.yates);
         assert!((r.unseen_share - 0.2).abs() < 1e-15);
@@ -161,15 +181,15 @@ mod tests {
 
     #[test]
     fn categories_absent_from_both_sides_are_dropped() {
-        let with = chi2_contingency(&[30, 0, 70], &[35, 0, 65], false).expect("valid");
-        let without = chi2_contingency(&[30, 70], &[35, 65], false).expect("valid");
+        let with = chi2_contingency(&[30, 0, 70], &[35, 0, 65], Continuity::None).expect("valid");
+        let without = chi2_contingency(&[30, 70], &[35, 65], Continuity::None).expect("valid");
         assert_eq!(with, without);
     }
 
     #[test]
     fn bad_tables_are_typed_errors() {
         assert_eq!(
-            chi2_contingency(&[1, 2], &[1], true),
+            chi2_contingency(&[1, 2], &[1], Continuity::Yates),
             Err(StatsError::DimensionMismatch {
                 input: Input::Current,
                 expected: 2,
@@ -177,13 +197,13 @@ mod tests {
             })
         );
         assert_eq!(
-            chi2_contingency(&[0, 0], &[1, 2], true),
+            chi2_contingency(&[0, 0], &[1, 2], Continuity::Yates),
             Err(StatsError::Empty {
                 input: Input::Reference
             })
         );
         assert_eq!(
-            chi2_contingency(&[1, 2], &[0, 0], true),
+            chi2_contingency(&[1, 2], &[0, 0], Continuity::Yates),
             Err(StatsError::Empty {
                 input: Input::Current
             })
@@ -192,7 +212,7 @@ mod tests {
 
     #[test]
     fn single_category_is_no_evidence() {
-        let r = chi2_contingency(&[10], &[3], true).expect("valid");
+        let r = chi2_contingency(&[10], &[3], Continuity::Yates).expect("valid");
         assert_eq!((r.statistic, r.p_value, r.dof), (0.0, 1.0, 0));
     }
 }

@@ -4,7 +4,9 @@
 use super::error::{Input, StatsError};
 
 /// Which correction to apply to a family of per-feature p-values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Correction {
     /// Family-wise error control: each p-value against `α / n`.
     #[default]
@@ -13,6 +15,20 @@ pub enum Correction {
     Fdr,
     /// Each feature against `α` on its own.
     None,
+}
+
+impl Correction {
+    /// Every correction.
+    pub const ALL: [Correction; 3] = [Correction::Bonferroni, Correction::Fdr, Correction::None];
+
+    /// The name in reports and configuration: `bonferroni`, `fdr` or `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Correction::Bonferroni => "bonferroni",
+            Correction::Fdr => "fdr",
+            Correction::None => "none",
+        }
+    }
 }
 
 /// The outcome of a correction.

@@ -174,19 +174,19 @@ pub fn jensen_shannon(p: &[f64], q: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::Compute;
     use crate::stats::pinned::{BINNED_CASES, WASSERSTEIN_CASES};
-    use crate::stats::{Backend, Input};
 
-    fn sorted(values: Vec<f64>, input: Input) -> SortedSample {
-        SortedSample::new(values, input, Backend::Scalar).expect("valid sample")
+    fn sorted(values: Vec<f64>) -> SortedSample {
+        SortedSample::new_with(values, &Compute::scalar()).expect("valid sample")
     }
 
     #[test]
     fn wasserstein_pinned_to_scipy() {
         assert!(!WASSERSTEIN_CASES.is_empty());
         for case in WASSERSTEIN_CASES {
-            let r = sorted(case.reference.sample(), Input::Reference);
-            let c = sorted(case.current.sample(), Input::Current);
+            let r = sorted(case.reference.sample());
+            let c = sorted(case.current.sample());
             let w = wasserstein(&r, &c);
             assert!(
                 (w - case.distance).abs() <= 1e-12 * case.distance.max(1.0),
@@ -199,8 +199,8 @@ mod tests {
     fn binned_effects_pinned_to_numpy_and_scipy() {
         assert!(!BINNED_CASES.is_empty());
         for case in BINNED_CASES {
-            let r = sorted(case.reference.sample(), Input::Reference);
-            let c = sorted(case.current.sample(), Input::Current);
+            let r = sorted(case.reference.sample());
+            let c = sorted(case.current.sample());
             let bins = QuantileBins::new(&r, case.bins).expect("valid bins");
             let p = psi(bins.reference_shares(), &bins.shares(&c), case.epsilon);
             assert!(
@@ -216,20 +216,14 @@ mod tests {
     fn shifting_by_a_constant_moves_wasserstein_by_that_constant() {
         let x = crate::stats::synth::normal(4, 1000, 0.0, 1.0);
         let shifted: Vec<f64> = x.iter().map(|v| v + 0.75).collect();
-        let w = wasserstein(
-            &sorted(x, Input::Reference),
-            &sorted(shifted, Input::Current),
-        );
+        let w = wasserstein(&sorted(x), &sorted(shifted));
         assert!((w - 0.75).abs() < 1e-12, "{w}");
     }
 
     #[test]
     fn identical_samples_have_no_effect() {
         let x = crate::stats::synth::quantized_normal(9, 500, 0.0, 1.0, 0.5);
-        let (r, c) = (
-            sorted(x.clone(), Input::Reference),
-            sorted(x, Input::Current),
-        );
+        let (r, c) = (sorted(x.clone()), sorted(x));
         let bins = QuantileBins::new(&r, DEFAULT_PSI_BINS).expect("valid");
         assert_eq!(wasserstein(&r, &c), 0.0);
         assert_eq!(bins.psi(&c), 0.0);
@@ -238,7 +232,7 @@ mod tests {
 
     #[test]
     fn one_bin_is_refused() {
-        let r = sorted(vec![1.0, 2.0], Input::Reference);
+        let r = sorted(vec![1.0, 2.0]);
         assert!(matches!(
             QuantileBins::new(&r, 1),
             Err(StatsError::InvalidParameter { name: "bins", .. })

@@ -4,7 +4,11 @@ use std::fmt;
 
 /// Which input of a two-sample test an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Input {
+    /// A sample validated on its own, before it is used on either side (a
+    /// [`SortedSample`](super::ks::SortedSample), [`Rows`](super::mmd::Rows)).
+    Sample,
     /// The baseline side (training data).
     Reference,
     /// The window side (production data).
@@ -16,6 +20,7 @@ pub enum Input {
 impl fmt::Display for Input {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Input::Sample => "sample",
             Input::Reference => "reference sample",
             Input::Current => "current sample",
             Input::PValues => "p-values",
@@ -25,6 +30,7 @@ impl fmt::Display for Input {
 
 /// Why a statistic could not be computed. No kernel panics on bad input; it returns one of these.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum StatsError {
     /// A sample with no values.
     #[error("{input} is empty")]

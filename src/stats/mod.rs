@@ -8,6 +8,12 @@
 //! - [`correction`]: Bonferroni and Benjamini–Hochberg across features.
 //! - [`backend`]: the scalar oracle or SIMD kernels, and the thread budget.
 //! - [`pace`]: cooperative yielding, for computations that share a CPU with a server.
+//! - [`par`]: the scoped-thread fan-out every parallel computation uses.
+//! - [`rng`]: the counter-based random stream behind every seeded choice.
+//!
+//! With the `test-util` feature (outside semver), `synth` (deterministic synthetic samples,
+//! reproducible in Python) and `tolerance` (how far SIMD kernels may stray from the scalar
+//! oracle) are public too, for tests and benches.
 
 pub mod backend;
 pub mod chi2;
@@ -17,10 +23,14 @@ pub mod error;
 pub mod ks;
 pub mod mmd;
 pub mod pace;
+pub mod par;
+pub mod rng;
 pub(crate) mod scalar;
 pub(crate) mod simd;
 pub(crate) mod sort;
+#[cfg(any(test, feature = "test-util"))]
 pub mod synth;
+#[cfg(any(test, feature = "test-util"))]
 pub mod tolerance;
 
 #[cfg(test)]

@@ -14,16 +14,7 @@
 //! - a *quantized* draw is `floor(normal / step) · step`, which makes heavy ties;
 //! - a matrix `rows × cols` is filled row-major: element `(r, c)` is draw `r · cols + c`.
 
-const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// The `i`-th 64-bit word of stream `seed` (SplitMix64, counter based so any element can be
-/// computed independently).
-pub fn bits(seed: u64, i: u64) -> u64 {
-    let mut z = seed.wrapping_add(i.wrapping_add(1).wrapping_mul(GOLDEN_GAMMA));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use super::rng::bits;
 
 /// The `i`-th uniform draw in `[0, 1)` of stream `seed`, on a grid of 2⁻⁵³.
 pub fn uniform(seed: u64, i: u64) -> f64 {

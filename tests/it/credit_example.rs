@@ -5,28 +5,31 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use drifttap::baseline::read::{MISSING, Table, Values, read_tables};
-use drifttap::stats::chi2::chi2_contingency;
+use drifttap::baseline::parquet;
+use drifttap::data::{Frame, MISSING, Values};
+use drifttap::stats::Compute;
+use drifttap::stats::chi2::{Continuity, chi2_contingency};
 use drifttap::stats::correction::{Correction, correct};
-use drifttap::stats::ks::{Alternative, KsMethod, SortedSample, ks_2samp};
-use drifttap::stats::{Compute, Input};
+use drifttap::stats::ks::{KsOptions, SortedSample, ks_2samp};
 
 /// Columns a user leaves out: an id and the training label.
 const NOT_FEATURES: [&str; 2] = ["application_id", "defaulted"];
 
-fn read(name: &str) -> Table {
+fn read(name: &str) -> Frame {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("baselines/credit")
         .join(name);
-    read_tables(&[path], &[]).expect("the bundled example is readable")
+    parquet::read(&[path], &[])
+        .expect("the bundled example is readable")
+        .frame
 }
 
 /// Per feature: (name, p-value), with Bonferroni at 0.05 applied to the set.
-fn drifting(reference: &Table, current: &Table) -> BTreeSet<String> {
+fn drifting(reference: &Frame, current: &Frame) -> BTreeSet<String> {
     let compute = Compute::detect();
     let mut names = Vec::new();
     let mut p_values = Vec::new();
-    for column in &reference.columns {
+    for column in reference.columns() {
         if NOT_FEATURES.contains(&column.name.as_str()) {
             continue;
         }
@@ -37,17 +40,10 @@ fn drifting(reference: &Table, current: &Table) -> BTreeSet<String> {
             (Values::Numeric(r), Values::Numeric(c)) => {
                 let r: Vec<f64> = r.iter().copied().filter(|v| !v.is_nan()).collect();
                 let c: Vec<f64> = c.iter().copied().filter(|v| !v.is_nan()).collect();
-                let reference =
-                    SortedSample::new(r, Input::Reference, compute.backend).expect("finite");
-                ks_2samp(
-                    &reference,
-                    &c,
-                    Alternative::TwoSided,
-                    KsMethod::Auto,
-                    &compute,
-                )
-                .expect("valid")
-                .p_value
+                let reference = SortedSample::new_with(r, &compute).expect("finite");
+                ks_2samp(&reference, &c, KsOptions::default(), &compute)
+                    .expect("valid")
+                    .p_value
             }
             (
                 Values::Categorical {
@@ -73,7 +69,7 @@ fn drifting(reference: &Table, current: &Table) -> BTreeSet<String> {
                         })
                         .collect::<Vec<_>>()
                 };
-                chi2_contingency(&count(rn, rc), &count(cn, cc), true)
+                chi2_contingency(&count(rn, rc), &count(cn, cc), Continuity::Yates)
                     .expect("valid")
                     .p_value
             }
@@ -94,7 +90,7 @@ fn drifting(reference: &Table, current: &Table) -> BTreeSet<String> {
 #[test]
 fn stable_sample_does_not_drift() {
     let reference = read("reference.parquet");
-    assert_eq!(reference.rows, 50_000);
+    assert_eq!(reference.rows(), 50_000);
     let stable = read("current-stable.parquet");
     assert_eq!(drifting(&reference, &stable), BTreeSet::new());
 }
@@ -117,7 +113,7 @@ fn drifted_sample_drifts_where_the_readme_says() {
     // months_employed keeps its distribution; only its missing share jumps, from about 2 % to
     // about 9 % — drift the missing-share report shows, not the KS test.
     let share =
-        |t: &Table| t.column("months_employed").expect("exists").missing() as f64 / t.rows as f64;
+        |t: &Frame| t.column("months_employed").expect("exists").missing() as f64 / t.rows() as f64;
     assert!(
         (share(&reference) - 0.02).abs() < 0.005,
         "{}",

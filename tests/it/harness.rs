@@ -223,13 +223,13 @@ impl Drop for Service {
 }
 
 /// A manifest container's `args`, parsed as the `drifttap` command line.
-pub fn container_cli(container: &serde_json::Value) -> drifttap::cli::Cli {
+pub fn container_cli(container: &serde_json::Value) -> crate::cli::Cli {
     use clap::Parser;
     let args = container["args"]
         .as_array()
         .expect("args")
         .iter()
         .map(|a| a.as_str().expect("string").to_string());
-    drifttap::cli::Cli::try_parse_from(std::iter::once("drifttap".to_string()).chain(args))
+    crate::cli::Cli::try_parse_from(std::iter::once("drifttap".to_string()).chain(args))
         .expect("the container's arguments parse")
 }

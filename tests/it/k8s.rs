@@ -1,8 +1,8 @@
 //! The Kubernetes example: its configuration is valid for `serve`, the container's arguments
 //! parse, and the ports the manifests name are the ones the configuration listens on.
 
-use drifttap::cli::Command;
-use drifttap::config::{Overrides, RawConfig};
+use crate::cli::Command;
+use drifttap::sidecar::config::{Overrides, RawConfig};
 
 use crate::harness::container_cli;
 
@@ -61,8 +61,8 @@ fn the_example_sidecar_configuration_resolves_and_matches_its_manifests() {
         .map(|e| e["name"].as_str().expect("name"))
         .collect();
     for name in [
-        drifttap::alert::notify::POD_NAMESPACE_ENV,
-        drifttap::alert::notify::POD_NAME_ENV,
+        drifttap::sidecar::notify::POD_NAMESPACE_ENV,
+        drifttap::sidecar::notify::POD_NAME_ENV,
     ] {
         assert!(env.contains(&name), "{name} not in {env:?}");
     }

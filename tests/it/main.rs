@@ -1,5 +1,10 @@
 //! Integration tests, one binary (link once).
 
+/// The binary's command line, compiled into the tests so they can parse manifests' `args`.
+#[path = "../../src/bin/drifttap/cli.rs"]
+#[allow(dead_code, reason = "the tests use the parsing, not every conversion")]
+mod cli;
+
 mod baseline;
 mod check;
 mod credit_example;
@@ -7,6 +12,7 @@ mod e2e;
 mod fake_kube;
 mod harness;
 mod k8s;
+mod layering;
 mod monitoring;
 mod retrainer;
 mod rules;

@@ -1,6 +1,6 @@
 //! `drifttap retrainer` as it runs in a cluster: the binary as a child process, a fake
 //! Kubernetes API server it reaches through a kubeconfig, notifications signed with
-//! `drifttap::alert::webhook::sign` or carrying Alertmanager's bearer token; and the shipped
+//! `drifttap::protocol::webhook::sign` or carrying Alertmanager's bearer token; and the shipped
 //! manifests checked against the flags they pass.
 
 use std::net::SocketAddr;
@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use hyper::StatusCode;
 use k8s_openapi::api::batch::v1::Job;
 
-use drifttap::alert::webhook::{
+use drifttap::protocol::webhook::{
     BaselineRef, DriftNotification, DriftingFeature, PAYLOAD_VERSION, SIGNATURE_HEADER,
     TIMESTAMP_HEADER, WindowSpan, episode_key, sign,
 };
@@ -126,8 +126,8 @@ pub fn notification(model: &str, started_at: u64, sent_at: u64) -> DriftNotifica
             .iter()
             .map(|name| DriftingFeature {
                 name: (*name).into(),
-                kind: "numeric".into(),
-                test: "ks".into(),
+                kind: drifttap::data::Kind::Numeric,
+                test: drifttap::evaluate::Test::Ks,
                 statistic: 0.107,
                 p_value: 1.3e-45,
                 wasserstein_normed: Some(0.254),
@@ -741,7 +741,7 @@ fn port_of(address: &str) -> u64 {
 
 #[test]
 fn the_retrainer_manifests_match_its_flags_and_its_role_allows_exactly_what_it_does() {
-    use drifttap::cli::Command;
+    use crate::cli::Command;
     use drifttap::retrain::config::{DEFAULT_SHUTDOWN_GRACE, RetrainerConfig};
 
     let deployment = manifest("k8s/retrainer/deployment.yaml");
@@ -794,10 +794,10 @@ fn the_retrainer_manifests_match_its_flags_and_its_role_allows_exactly_what_it_d
     let dir = TempDir::new(&format!("retrainer-manifest-{}", unique()));
     let local_secret = dir.path("secret");
     std::fs::write(&local_secret, "s").expect("written");
-    let local = drifttap::cli::RetrainerArgs {
+    let local = drifttap::retrain::config::RetrainerOverrides {
         job_template: Some(repo("k8s/retrain-job.yaml")),
         secret_file: Some(local_secret),
-        ..flags.clone()
+        ..(&flags).into()
     };
     let env = |name: &str| (name == "DRIFTTAP_RETRAINER_NAMESPACE").then(|| "mlops".to_string());
     let config = RetrainerConfig::resolve(&local, &env).expect("valid");

@@ -613,7 +613,7 @@ fn readme_yaml(heading: &str) -> String {
 
 #[test]
 fn the_configuration_the_readme_shows_is_valid() {
-    use drifttap::config::{Overrides, RawConfig};
+    use drifttap::sidecar::config::{Overrides, RawConfig};
     let config = RawConfig::from_yaml(&readme_yaml("### Configuration"), "README")
         .expect("parses")
         .resolve(Overrides::default())
@@ -624,5 +624,5 @@ fn the_configuration_the_readme_shows_is_valid() {
         .expect("parses")
         .alert_settings(None)
         .expect("valid");
-    assert_eq!(alerts.1, drifttap::config::AlertsConfig::default());
+    assert_eq!(alerts.1, drifttap::sidecar::config::AlertsConfig::default());
 }

@@ -8,15 +8,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::{Request, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::net::TcpListener;
 
-use drifttap::baseline::read::{MISSING, Values, read_tables};
-use drifttap::server::{Body, respond, serve};
+use drifttap::baseline::parquet;
+use drifttap::data::{MISSING, Values};
+use drifttap::http::{Body, respond, serve};
 
 use crate::harness::{Service, TempDir, example, unique};
 
@@ -248,14 +249,7 @@ pub async fn post(
 
 async fn send(request: Request<Full<Bytes>>) -> (StatusCode, String) {
     let response = client().request(request).await.expect("answered");
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    drifttap::testing::status_and_text(response).await
 }
 
 /// A model that answers every request with a fixed prediction after `delay`, and counts the
@@ -276,12 +270,7 @@ impl StubModel {
         let handler = move |request: Request<hyper::body::Incoming>| {
             let (count, keep) = (count.clone(), keep.clone());
             async move {
-                let body = request
-                    .into_body()
-                    .collect()
-                    .await
-                    .map(|b| b.to_bytes())
-                    .unwrap_or_default();
+                let body = drifttap::testing::body_bytes(request.into_body()).await;
                 tokio::time::sleep(delay).await;
                 keep.lock().expect("bodies lock").push(body);
                 count.fetch_add(1, Ordering::SeqCst);
@@ -310,10 +299,12 @@ impl StubModel {
 /// The example file `name` as KServe V1 requests of `batch` rows each, rows as objects keyed
 /// by column name (application_id, applied_at and defaulted left out as a client would).
 pub fn v1_requests(name: &str, batch: usize) -> Vec<String> {
-    let table = read_tables(&[example(name).into()], &[]).expect("example reads");
+    let table = parquet::read(&[example(name).into()], &[])
+        .expect("example reads")
+        .frame;
     let mut rows: Vec<serde_json::Map<String, serde_json::Value>> =
-        vec![serde_json::Map::new(); table.rows];
-    for column in &table.columns {
+        vec![serde_json::Map::new(); table.rows()];
+    for column in table.columns() {
         if ["application_id", "defaulted"].contains(&column.name.as_str()) {
             continue;
         }

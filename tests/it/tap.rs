@@ -13,11 +13,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tokio::net::TcpListener;
 
-use drifttap::config::TapConfig;
-use drifttap::metrics::Metrics;
-use drifttap::observe::{Direction, Receiver, Source, queue};
-use drifttap::server::{Body, respond, serve};
-use drifttap::tap::Tap;
+use drifttap::http::{Body, respond, serve};
+use drifttap::sidecar::config::TapConfig;
+use drifttap::sidecar::ingest::queue::{Direction, Receiver, Source, queue};
+use drifttap::sidecar::metrics::Metrics;
+use drifttap::sidecar::tap::Tap;
 
 /// A model that answers with what it received: method, path, a header, and the body length,
 /// after `delay`.
@@ -38,12 +38,7 @@ async fn stub_model(delay: Duration) -> std::net::SocketAddr {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-")
             .to_string();
-        let body = request
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
+        let body = drifttap::testing::body_bytes(request.into_body()).await;
         let mut response: Response<Body> = respond(
             StatusCode::OK,
             "application/json",
@@ -81,7 +76,7 @@ async fn tap(upstream: &str, max_body_bytes: usize) -> (std::net::SocketAddr, Re
     let tap = Tap::new(&config, "credit".into(), observer, metrics);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
-    tokio::spawn(drifttap::tap::serve(
+    tokio::spawn(drifttap::sidecar::tap::serve(
         listener,
         tap,
         std::future::pending(),
@@ -264,14 +259,7 @@ async fn concurrent_http2_streams_on_one_connection_are_all_forwarded() {
                 .body(Full::new(Bytes::from_static(b"{}")))
                 .expect("request");
             let response = client.request(request).await.expect("answered");
-            let status = response.status();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .expect("body")
-                .to_bytes();
-            (status, String::from_utf8_lossy(&body).into_owned())
+            drifttap::testing::status_and_text(response).await
         }
     });
     let answers = futures_join_all(requests).await;

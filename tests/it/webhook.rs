@@ -2,16 +2,10 @@
 //! verdict on, and the sidecar delivers one signed notification to a receiver that checks it —
 //! through the receiver's failures, with the same key on every attempt.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
-use tokio::net::TcpListener;
-
-use drifttap::alert::webhook::{DriftNotification, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
+use drifttap::testing::ScriptedReceiver;
+use hyper::StatusCode;
 
 use crate::harness::{TempDir, example};
 use crate::sidecar::{Metrics, Sidecar, StubModel, post, v1_requests};
@@ -24,121 +18,6 @@ const DRIFTING: [&str; 5] = [
     "loan_amount",
     "loan_purpose",
 ];
-
-/// What a receiver saw of one request.
-pub struct Received {
-    /// The payload when the signature, timestamp and body check out, else why not.
-    pub checked: Result<DriftNotification, String>,
-    pub idempotency_header: Option<String>,
-}
-
-/// A webhook receiver that verifies every request with `secret` and answers with the next
-/// status of a script (the last one repeats).
-#[derive(Clone)]
-pub struct Receiver {
-    pub url: String,
-    secret: Arc<Vec<u8>>,
-    script: Arc<Vec<u16>>,
-    seen: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    pub async fn start(secret: &[u8], script: &[u16]) -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let receiver = Receiver {
-            url: format!(
-                "http://{}/v1/drift",
-                listener.local_addr().expect("address")
-            ),
-            secret: Arc::new(secret.to_vec()),
-            script: Arc::new(script.to_vec()),
-            seen: Arc::default(),
-        };
-        let handler = receiver.clone();
-        tokio::spawn(drifttap::server::serve(
-            listener,
-            move |request| handler.clone().handle(request),
-            std::future::pending(),
-            Duration::from_secs(1),
-        ));
-        receiver
-    }
-
-    async fn handle(self, request: Request<Incoming>) -> Response<Full<Bytes>> {
-        let header = |name: &str| {
-            request
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let (signature, timestamp) = (header(SIGNATURE_HEADER), header(TIMESTAMP_HEADER));
-        let idempotency_header = header("idempotency-key");
-        let body = request
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .expect("after 1970")
-            .as_secs();
-        let checked = verify(
-            &self.secret,
-            signature.as_deref(),
-            timestamp.as_deref(),
-            &body,
-            now,
-        )
-        .map_err(|e| e.to_string());
-        let mut seen = self.seen.lock().expect("lock");
-        let status = self
-            .script
-            .get(seen.len())
-            .or(self.script.last())
-            .copied()
-            .unwrap_or(200);
-        seen.push(Received {
-            checked,
-            idempotency_header,
-        });
-        let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
-        *response.status_mut() = StatusCode::from_u16(status).expect("status");
-        response
-    }
-
-    pub fn count(&self) -> usize {
-        self.seen.lock().expect("lock").len()
-    }
-
-    /// Waits until `n` requests have arrived.
-    pub async fn until(&self, n: usize, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while self.count() < n {
-            assert!(
-                Instant::now() < deadline,
-                "{} of {n} requests within {limit:?}",
-                self.count()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Every request's payload, panicking on one that did not verify.
-    pub fn payloads(&self) -> Vec<DriftNotification> {
-        self.seen
-            .lock()
-            .expect("lock")
-            .iter()
-            .map(|r| {
-                let n = r.checked.clone().expect("signed and valid");
-                assert_eq!(r.idempotency_header.as_deref(), Some(&*n.idempotency_key));
-                n
-            })
-            .collect()
-    }
-}
 
 /// The sidecar's YAML for a webhook to `url`, signing with the secret written in `dir`.
 pub fn webhook_yaml(dir: &TempDir, url: &str, secret: &str) -> String {
@@ -192,7 +71,7 @@ pub async fn drift(sidecar: &Sidecar) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_is_delivered_once_signed_through_the_receivers_failures() {
-    let receiver = Receiver::start(b"s3cret", &[503, 200]).await;
+    let receiver = ScriptedReceiver::start(b"s3cret", &[503, 200]).await;
     let dir = TempDir::new("webhook-serve");
     let (sidecar, _model) = tapped_sidecar(
         &webhook_yaml(&dir, &receiver.url, "s3cret"),
@@ -247,7 +126,7 @@ async fn drift_is_delivered_once_signed_through_the_receivers_failures() {
     assert_eq!(n.baseline.version, version);
     assert_eq!(
         n.idempotency_key,
-        drifttap::alert::webhook::episode_key("credit", &version, n.drift_started_at)
+        drifttap::protocol::webhook::episode_key("credit", &version, n.drift_started_at)
     );
     assert!(
         n.window.samples >= 1000 && n.window.samples <= 5000,
@@ -264,7 +143,7 @@ async fn drift_is_delivered_once_signed_through_the_receivers_failures() {
         assert!(DRIFTING.contains(name), "{name} is not a drifting feature");
     }
     let mmd = n.multivariate.as_ref().expect("MMD ran");
-    assert_eq!(mmd.test, "mmd");
+    assert_eq!(mmd.test, drifttap::evaluate::Test::Mmd);
 
     // The episode goes on: more drifted traffic sends nothing new.
     drift(&sidecar).await;
@@ -274,7 +153,7 @@ async fn drift_is_delivered_once_signed_through_the_receivers_failures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_with_another_secret_refuses_and_the_sidecar_says_so() {
-    let receiver = Receiver::start(b"the-other-secret", &[401]).await;
+    let receiver = ScriptedReceiver::start(b"the-other-secret", &[401]).await;
     let dir = TempDir::new("webhook-refused");
     let (sidecar, _model) = tapped_sidecar(&webhook_yaml(&dir, &receiver.url, "s3cret"), &[]).await;
     drift(&sidecar).await;
@@ -293,7 +172,7 @@ async fn a_receiver_with_another_secret_refuses_and_the_sidecar_says_so() {
         "{}",
         sidecar.log()
     );
-    let seen = receiver.seen.lock().expect("lock");
+    let seen = receiver.received();
     assert_eq!(
         seen[0].checked.as_ref().err().map(String::as_str),
         Some("the signature does not match the body and secret")

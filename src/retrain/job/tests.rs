@@ -8,7 +8,7 @@ fn template(text: &str) -> JobTemplate {
 
 fn episode(model: &str) -> Episode {
     Episode {
-        key: crate::alert::webhook::episode_key(model, "sha256:4be02faf7d2a1475", 1_764_000_000),
+        key: crate::protocol::webhook::episode_key(model, "sha256:4be02faf7d2a1475", 1_764_000_000),
         model: model.into(),
         source: Source::Drift,
         baseline_version: Some("sha256:4be02faf7d2a1475".into()),

@@ -17,6 +17,7 @@ pub const MAX_AUTO_EXACT: usize = 10_000;
 
 /// The alternative hypothesis, named as in scipy (`F1` is the reference ECDF, `F2` the current).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Alternative {
     /// `F1 ≠ F2`; statistic `max |F1 − F2|`.
     #[default]
@@ -29,6 +30,7 @@ pub enum Alternative {
 
 /// How the p-value is computed: scipy's `method` argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum KsMethod {
     /// Exact when `max(n, m) ≤ 10 000`, asymptotic otherwise (scipy's rule).
     #[default]
@@ -57,6 +59,13 @@ impl PValueMethod {
     }
 }
 
+/// How a KS test is run: the alternative and the p-value method, scipy's defaults unless set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KsOptions {
+    pub alternative: Alternative,
+    pub method: KsMethod,
+}
+
 /// A finite sample sorted ascending: the reference side of a KS test, prepared once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SortedSample {
@@ -64,17 +73,22 @@ pub struct SortedSample {
 }
 
 impl SortedSample {
-    /// Validates (non-empty, finite) and sorts `values`.
-    pub fn new(mut values: Vec<f64>, input: Input, backend: Backend) -> Result<Self, StatsError> {
-        check_finite(input, &values)?;
-        sort_values(backend, &mut values);
+    /// Validates (non-empty, finite) and sorts `values` with the detected backend's sort.
+    pub fn new(values: Vec<f64>) -> Result<Self, StatsError> {
+        Self::new_with(values, &Compute::detect())
+    }
+
+    /// Validates (non-empty, finite) and sorts `values` with `compute`'s backend.
+    pub fn new_with(mut values: Vec<f64>, compute: &Compute) -> Result<Self, StatsError> {
+        check_finite(Input::Sample, &values)?;
+        sort_values(compute.backend, &mut values);
         Ok(SortedSample { values })
     }
 
     /// Wraps values that are already sorted (a compiled baseline), checking that they are.
-    pub fn from_sorted(values: Vec<f64>, input: Input) -> Result<Self, StatsError> {
-        check_finite(input, &values)?;
-        check_sorted(input, &values)?;
+    pub fn from_sorted(values: Vec<f64>) -> Result<Self, StatsError> {
+        check_finite(Input::Sample, &values)?;
+        check_sorted(Input::Sample, &values)?;
         Ok(SortedSample { values })
     }
 
@@ -202,10 +216,13 @@ pub(crate) fn extremes(backend: Backend, reference: &[f64], current: &[f64]) -> 
 pub fn ks_2samp(
     reference: &SortedSample,
     window: &[f64],
-    alternative: Alternative,
-    method: KsMethod,
+    options: KsOptions,
     compute: &Compute,
 ) -> Result<KsResult, StatsError> {
+    let KsOptions {
+        alternative,
+        method,
+    } = options;
     check_finite(Input::Current, window)?;
     let run = |sorted: &mut Vec<f64>| {
         sorted.clear();
@@ -237,31 +254,13 @@ thread_local! {
 pub fn ks_2samp_many(
     references: &[&SortedSample],
     windows: &[&[f64]],
-    alternative: Alternative,
-    method: KsMethod,
+    options: KsOptions,
     compute: &Compute,
 ) -> Vec<Result<KsResult, StatsError>> {
-    let features = references.len().min(windows.len());
-    let run = |f: usize| ks_2samp(references[f], windows[f], alternative, method, compute);
-    let threads = compute.threads.get().min(features).max(1);
-    if threads == 1 {
-        return (0..features).map(run).collect();
-    }
-    let mut out: Vec<Option<Result<KsResult, StatsError>>> = vec![None; features];
-    let chunk = features.div_ceil(threads);
-    std::thread::scope(|scope| {
-        for (t, slots) in out.chunks_mut(chunk).enumerate() {
-            let run = &run;
-            scope.spawn(move || {
-                for (k, slot) in slots.iter_mut().enumerate() {
-                    *slot = Some(run(t * chunk + k));
-                }
-            });
-        }
-    });
-    out.into_iter()
-        .map(|r| r.expect("every slot is filled by its thread"))
-        .collect()
+    let features: Vec<usize> = (0..references.len().min(windows.len())).collect();
+    crate::stats::par::map_ordered(&features, compute.threads.get(), |&f| {
+        ks_2samp(references[f], windows[f], options, compute)
+    })
 }
 
 /// The KS test between two sorted samples, as `scipy.stats.ks_2samp(reference, current,
@@ -269,16 +268,15 @@ pub fn ks_2samp_many(
 pub fn ks_2samp_sorted(
     reference: &SortedSample,
     current: &SortedSample,
-    alternative: Alternative,
-    method: KsMethod,
-    backend: Backend,
+    options: KsOptions,
+    compute: &Compute,
 ) -> KsResult {
     ks_sorted(
         reference.values(),
         current.values(),
-        alternative,
-        method,
-        backend,
+        options.alternative,
+        options.method,
+        compute.backend,
     )
 }
 

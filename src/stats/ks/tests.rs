@@ -38,16 +38,33 @@ fn pinned_to_scipy_on_every_backend() {
     assert!(!KS_CASES.is_empty());
     for backend in Backend::available() {
         for (i, case) in KS_CASES.iter().enumerate() {
-            let reference = SortedSample::new(case.reference.sample(), Input::Reference, backend)
-                .expect("valid");
-            let current =
-                SortedSample::new(case.current.sample(), Input::Current, backend).expect("valid");
+            let reference = SortedSample::new_with(
+                case.reference.sample(),
+                &Compute {
+                    backend,
+                    ..Compute::scalar()
+                },
+            )
+            .expect("valid");
+            let current = SortedSample::new_with(
+                case.current.sample(),
+                &Compute {
+                    backend,
+                    ..Compute::scalar()
+                },
+            )
+            .expect("valid");
             let r = ks_2samp_sorted(
                 &reference,
                 &current,
-                alternative(case.alternative),
-                method(case.method),
-                backend,
+                KsOptions {
+                    alternative: alternative(case.alternative),
+                    method: method(case.method),
+                },
+                &Compute {
+                    backend,
+                    ..Compute::scalar()
+                },
             );
             let what = format!("case {i} on {backend}: {case:?}");
             assert!(
@@ -63,33 +80,29 @@ fn pinned_to_scipy_on_every_backend() {
 
 #[test]
 fn auto_switches_to_asymp_above_ten_thousand() {
-    let reference = SortedSample::new(
-        synth::normal(1, 10_001, 0.0, 1.0),
-        Input::Reference,
-        Backend::Scalar,
-    )
-    .expect("valid");
+    let reference = SortedSample::new_with(synth::normal(1, 10_001, 0.0, 1.0), &Compute::scalar())
+        .expect("valid");
     let window = synth::normal(2, 50, 0.0, 1.0);
     let r = ks_2samp(
         &reference,
         &window,
-        Alternative::TwoSided,
-        KsMethod::Auto,
+        KsOptions {
+            alternative: Alternative::TwoSided,
+            method: KsMethod::Auto,
+        },
         &Compute::scalar(),
     )
     .expect("valid");
     assert_eq!(r.method, PValueMethod::Asymp);
-    let small = SortedSample::new(
-        synth::normal(1, 10_000, 0.0, 1.0),
-        Input::Reference,
-        Backend::Scalar,
-    )
-    .expect("valid");
+    let small = SortedSample::new_with(synth::normal(1, 10_000, 0.0, 1.0), &Compute::scalar())
+        .expect("valid");
     let r = ks_2samp(
         &small,
         &window,
-        Alternative::TwoSided,
-        KsMethod::Auto,
+        KsOptions {
+            alternative: Alternative::TwoSided,
+            method: KsMethod::Auto,
+        },
         &Compute::scalar(),
     )
     .expect("valid");
@@ -100,18 +113,19 @@ fn auto_switches_to_asymp_above_ten_thousand() {
 fn bad_inputs_are_typed_errors() {
     let compute = Compute::detect();
     assert_eq!(
-        SortedSample::new(vec![], Input::Reference, compute.backend),
+        SortedSample::new_with(vec![], &compute),
         Err(StatsError::Empty {
-            input: Input::Reference
+            input: Input::Sample
         })
     );
-    let reference =
-        SortedSample::new(vec![1.0, 2.0], Input::Reference, compute.backend).expect("valid");
+    let reference = SortedSample::new_with(vec![1.0, 2.0], &compute).expect("valid");
     let err = ks_2samp(
         &reference,
         &[1.0, f64::NAN],
-        Alternative::TwoSided,
-        KsMethod::Auto,
+        KsOptions {
+            alternative: Alternative::TwoSided,
+            method: KsMethod::Auto,
+        },
         &compute,
     )
     .expect_err("NaN is rejected");
@@ -131,33 +145,28 @@ fn bad_inputs_are_typed_errors() {
         "current sample has a non-finite value (NaN) at index 1"
     );
     assert_eq!(
-        SortedSample::from_sorted(vec![2.0, 1.0], Input::Reference),
+        SortedSample::from_sorted(vec![2.0, 1.0]),
         Err(StatsError::NotSorted {
-            input: Input::Reference,
+            input: Input::Sample,
             index: 1
         })
     );
-    let err = ks_2samp(
-        &reference,
-        &[],
-        Alternative::TwoSided,
-        KsMethod::Auto,
-        &compute,
-    )
-    .expect_err("empty");
+    let err = ks_2samp(&reference, &[], KsOptions::default(), &compute).expect_err("empty");
     assert_eq!(err.to_string(), "current sample is empty");
 }
 
 #[test]
 fn identical_samples_have_zero_statistic_and_unit_p() {
     let x = synth::quantized_normal(5, 300, 0.0, 1.0, 0.5);
-    let reference = SortedSample::new(x.clone(), Input::Reference, Backend::Scalar).expect("valid");
+    let reference = SortedSample::new_with(x.clone(), &Compute::scalar()).expect("valid");
     for backend in Backend::available() {
         let r = ks_2samp(
             &reference,
             &x,
-            Alternative::TwoSided,
-            KsMethod::Auto,
+            KsOptions {
+                alternative: Alternative::TwoSided,
+                method: KsMethod::Auto,
+            },
             &Compute {
                 backend,
                 ..Compute::scalar()

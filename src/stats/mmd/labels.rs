@@ -2,7 +2,7 @@
 //! labelling and in each permutation.
 
 use crate::stats::error::StatsError;
-use crate::stats::synth;
+use crate::stats::rng;
 
 use super::Permutations;
 use super::pass::Pooled;
@@ -121,7 +121,7 @@ impl Labels {
 /// An unbiased draw in `0..bound` from the counter-based stream `seed` (Lemire's method).
 fn bounded(seed: u64, counter: &mut u64, bound: u64) -> u64 {
     loop {
-        let x = synth::bits(seed, *counter);
+        let x = rng::bits(seed, *counter);
         *counter += 1;
         let wide = u128::from(x) * u128::from(bound);
         let low = wide as u64;

@@ -42,8 +42,13 @@ pub struct Rows<'a> {
 }
 
 impl<'a> Rows<'a> {
-    /// Checks shape and finiteness. `input` names the side in errors.
-    pub fn new(data: &'a [f64], dim: usize, input: Input) -> Result<Self, StatsError> {
+    /// Checks shape (`rows × dim`, row-major, at least two rows) and finiteness.
+    pub fn new(data: &'a [f64], dim: usize) -> Result<Self, StatsError> {
+        Self::checked(data, dim, Input::Sample)
+    }
+
+    /// [`Rows::new`], with `input` naming the side in errors.
+    fn checked(data: &'a [f64], dim: usize, input: Input) -> Result<Self, StatsError> {
         if dim == 0 {
             return Err(StatsError::InvalidParameter {
                 name: "dimension",
@@ -139,7 +144,7 @@ impl PermutationCache {
 impl MmdReference {
     /// Validates `data` (`n × dim`, row-major) and infers σ by alibi-detect's median heuristic.
     pub fn new(data: Vec<f64>, dim: usize, compute: &Compute) -> Result<Self, StatsError> {
-        let rows = Rows::new(&data, dim, Input::Reference)?;
+        let rows = Rows::checked(&data, dim, Input::Reference)?;
         let center = column_means(rows);
         let pooled = Pooled::new(&[rows.data()], dim, &center);
         let median = median::median_pair_sq_distance(&pooled, compute).unwrap_or(0.0);
@@ -152,7 +157,7 @@ impl MmdReference {
 
     /// A reference with a known bandwidth (a compiled baseline stores it).
     pub fn with_sigma(data: Vec<f64>, dim: usize, sigma: f64) -> Result<Self, StatsError> {
-        let rows = Rows::new(&data, dim, Input::Reference)?;
+        let rows = Rows::checked(&data, dim, Input::Reference)?;
         if sigma == 0.0 {
             return Err(StatsError::ZeroVariance {
                 input: Input::Reference,
@@ -243,6 +248,25 @@ impl MmdReference {
     }
 }
 
+/// A standard-layout (row-major, contiguous) `rows × dim` view, without a copy.
+#[cfg(feature = "ndarray")]
+impl<'a> TryFrom<ndarray::ArrayView2<'a, f64>> for Rows<'a> {
+    type Error = StatsError;
+
+    fn try_from(view: ndarray::ArrayView2<'a, f64>) -> Result<Self, StatsError> {
+        let dim = view.ncols();
+        match view.to_slice() {
+            Some(data) => Rows::new(data, dim),
+            None => Err(StatsError::InvalidParameter {
+                name: "array layout",
+                reason: "MMD takes a standard-layout (row-major, contiguous) array; \
+                         call `.as_standard_layout()` first"
+                    .into(),
+            }),
+        }
+    }
+}
+
 fn column_means(rows: Rows<'_>) -> Vec<f64> {
     let mut sums = vec![0.0; rows.dim()];
     for row in rows.data().chunks_exact(rows.dim()) {
@@ -253,6 +277,7 @@ fn column_means(rows: Rows<'_>) -> Vec<f64> {
 
 /// Which relabellings of the pooled sample the permutation test uses.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Permutations<'a> {
     /// `count` uniformly random relabellings from a seeded generator (reproducible).
     Random { count: usize, seed: u64 },
@@ -289,23 +314,22 @@ pub struct MmdResult {
     pub n_current: usize,
 }
 
-/// Runs the MMD² permutation test of `current` (`m × dim`, row-major) against `reference`.
+/// Runs the MMD² permutation test of `current` against `reference`.
 /// `alpha` only sets `distance_threshold`; the decision is the caller's.
 pub fn mmd_test(
     reference: &MmdReference,
-    current: &[f64],
+    current: Rows<'_>,
     permutations: Permutations<'_>,
     alpha: f64,
     compute: &Compute,
 ) -> Result<MmdResult, StatsError> {
-    let current = Rows::new(current, reference.dim, Input::Current).map_err(|e| match e {
-        StatsError::RaggedMatrix { input, .. } => StatsError::DimensionMismatch {
-            input,
+    if current.dim() != reference.dim {
+        return Err(StatsError::DimensionMismatch {
+            input: Input::Current,
             expected: reference.dim,
-            found: current.len() % reference.dim,
-        },
-        other => other,
-    })?;
+            found: current.dim(),
+        });
+    }
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(StatsError::InvalidParameter {
             name: "alpha",

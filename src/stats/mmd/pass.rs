@@ -165,18 +165,5 @@ where
         }
         state
     };
-    let threads = compute.threads.get().min(pairs.len()).max(1);
-    if threads == 1 {
-        return vec![worker()];
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(worker)).collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(state) => state,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
+    crate::stats::par::on_threads(compute.threads.get().min(pairs.len()), worker)
 }

@@ -4,6 +4,11 @@ use crate::stats::pinned::MMD_CASES;
 use crate::stats::synth;
 use crate::stats::tolerance::MMD_REL;
 
+/// `data` as rows of the reference's dimension.
+fn cur<'a>(data: &'a [f64], reference: &MmdReference) -> Rows<'a> {
+    Rows::new(data, reference.dim()).expect("valid rows")
+}
+
 /// The definition, computed the obvious way: every kernel value from `(a − b)²` and `exp`.
 fn direct_mmd2(x: &[f64], y: &[f64], dim: usize, sigma: f64, current_group: Option<&[u32]>) -> f64 {
     let pooled: Vec<&[f64]> = x.chunks_exact(dim).chain(y.chunks_exact(dim)).collect();
@@ -97,7 +102,7 @@ fn pinned_to_alibi_detect_with_its_permutations() {
             );
             let r = mmd_test(
                 &reference,
-                &y,
+                cur(&y, &reference),
                 Permutations::Given(case.permutations),
                 case.p_val,
                 &compute,
@@ -146,8 +151,14 @@ fn tiled_pass_equals_the_definition() {
                     ..Compute::scalar()
                 }
                 .with_threads(threads);
-                let r = mmd_test(&reference, &y, Permutations::Given(&perms), 0.05, &compute)
-                    .expect("valid");
+                let r = mmd_test(
+                    &reference,
+                    cur(&y, &reference),
+                    Permutations::Given(&perms),
+                    0.05,
+                    &compute,
+                )
+                .expect("valid");
                 let expected = direct_mmd2(&x, &y, dim, reference.sigma(), None);
                 assert!(
                     (r.statistic - expected).abs() <= MMD_REL,
@@ -175,10 +186,10 @@ fn simd_backends_agree_with_scalar_on_random_permutations() {
     let scalar = Compute::scalar();
     let reference = MmdReference::new(x, dim, &scalar).expect("valid");
     let perms = Permutations::Random { count: 50, seed: 9 };
-    let oracle = mmd_test(&reference, &y, perms, 0.05, &scalar).expect("valid");
+    let oracle = mmd_test(&reference, cur(&y, &reference), perms, 0.05, &scalar).expect("valid");
     for backend in Backend::available() {
         let compute = Compute { backend, ..scalar }.with_threads(2);
-        let r = mmd_test(&reference, &y, perms, 0.05, &compute).expect("valid");
+        let r = mmd_test(&reference, cur(&y, &reference), perms, 0.05, &compute).expect("valid");
         assert!(
             (r.statistic - oracle.statistic).abs() <= MMD_REL,
             "{backend}"
@@ -203,9 +214,9 @@ fn drift_is_detected_and_no_drift_is_not() {
         count: 100,
         seed: 1,
     };
-    let r = mmd_test(&reference, &same, perms, 0.05, &compute).expect("valid");
+    let r = mmd_test(&reference, cur(&same, &reference), perms, 0.05, &compute).expect("valid");
     assert!(r.p_value > 0.05, "{r:?}");
-    let r = mmd_test(&reference, &shifted, perms, 0.05, &compute).expect("valid");
+    let r = mmd_test(&reference, cur(&shifted, &reference), perms, 0.05, &compute).expect("valid");
     assert_eq!(r.p_value, 0.0, "{r:?}");
     assert!(r.statistic > r.distance_threshold);
 }
@@ -219,7 +230,7 @@ fn random_permutations_are_reproducible_and_seeded() {
     let run = |seed| {
         mmd_test(
             &reference,
-            &y,
+            cur(&y, &reference),
             Permutations::Random { count: 200, seed },
             0.05,
             &compute,
@@ -256,14 +267,22 @@ fn bad_inputs_are_typed_errors() {
     );
     let reference =
         MmdReference::new(vec![0.0, 0.0, 1.0, 1.0, 2.0, 0.5], 2, &compute).expect("valid");
+    assert_eq!(
+        Rows::new(&[1.0, 2.0, 3.0], 2).expect_err("ragged"),
+        StatsError::RaggedMatrix {
+            input: Input::Sample,
+            len: 3,
+            dim: 2
+        }
+    );
     let err = mmd_test(
         &reference,
-        &[1.0, 2.0, 3.0],
+        Rows::new(&[1.0, 2.0, 3.0], 1).expect("one feature"),
         Permutations::default(),
         0.05,
         &compute,
     )
-    .expect_err("ragged");
+    .expect_err("other dimension");
     assert_eq!(
         err,
         StatsError::DimensionMismatch {
@@ -272,34 +291,20 @@ fn bad_inputs_are_typed_errors() {
             found: 1
         }
     );
-    let err = mmd_test(
-        &reference,
-        &[1.0, f64::INFINITY, 0.0, 0.0],
-        Permutations::default(),
-        0.05,
-        &compute,
-    )
-    .expect_err("non-finite");
+    let err = Rows::new(&[1.0, f64::INFINITY, 0.0, 0.0], 2).expect_err("non-finite");
     assert!(matches!(
         err,
         StatsError::NonFinite {
-            input: Input::Current,
+            input: Input::Sample,
             index: 1,
             ..
         }
     ));
-    let err = mmd_test(
-        &reference,
-        &[1.0, 2.0],
-        Permutations::default(),
-        0.05,
-        &compute,
-    )
-    .expect_err("one row");
+    let err = Rows::new(&[1.0, 2.0], 2).expect_err("one row");
     assert!(matches!(
         err,
         StatsError::TooFewRows {
-            input: Input::Current,
+            input: Input::Sample,
             found: 1,
             ..
         }
@@ -307,7 +312,7 @@ fn bad_inputs_are_typed_errors() {
     let bad: &[&[u32]] = &[&[0, 0]];
     let err = mmd_test(
         &reference,
-        &[1.0, 2.0, 0.0, 1.0],
+        cur(&[1.0, 2.0, 0.0, 1.0], &reference),
         Permutations::Given(bad),
         0.05,
         &compute,
@@ -329,11 +334,12 @@ fn cached_reference_block_gives_the_same_test() {
         .with_threads(2);
         let mut reference = MmdReference::new(x.clone(), dim, &compute).expect("valid");
         let perms = Permutations::Random { count: 40, seed: 3 };
-        let full = mmd_test(&reference, &y, perms, 0.05, &compute).expect("valid");
+        let full = mmd_test(&reference, cur(&y, &reference), perms, 0.05, &compute).expect("valid");
         reference
             .cache_permutations(m, 40, 3, &compute)
             .expect("valid");
-        let cached = mmd_test(&reference, &y, perms, 0.05, &compute).expect("valid");
+        let cached =
+            mmd_test(&reference, cur(&y, &reference), perms, 0.05, &compute).expect("valid");
         assert!(
             (cached.statistic - full.statistic).abs() <= MMD_REL,
             "{backend}"
@@ -347,13 +353,16 @@ fn cached_reference_block_gives_the_same_test() {
         let other = Permutations::Random { count: 40, seed: 4 };
         let direct = mmd_test(
             &MmdReference::new(x.clone(), dim, &compute).expect("valid"),
-            &y,
+            cur(&y, &reference),
             other,
             0.05,
             &compute,
         );
-        assert_eq!(mmd_test(&reference, &y, other, 0.05, &compute), direct);
+        assert_eq!(
+            mmd_test(&reference, cur(&y, &reference), other, 0.05, &compute),
+            direct
+        );
         let shorter = &y[..(m - 1) * dim];
-        assert!(mmd_test(&reference, shorter, perms, 0.05, &compute).is_ok());
+        assert!(mmd_test(&reference, cur(shorter, &reference), perms, 0.05, &compute).is_ok());
     }
 }

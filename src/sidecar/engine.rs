@@ -1,0 +1,457 @@
+//! The evaluation loop: every interval, snapshot the window, test it against the baseline,
+//! decide, publish.
+//!
+//! The engine runs on its own OS thread with an explicit thread budget for the statistics
+//! ([`Compute`]), never on the async workers that serve requests: an evaluation of a wide model
+//! can take a good fraction of a second, and requests must not wait behind it. What it shares
+//! with the servers lives in [`Shared`]: the window (a short mutex hold per pushed batch and per
+//! snapshot), the baseline (swapped whole on reload), the latest status, and the metrics.
+//!
+//! The engine prepares the evaluation once per baseline ([`Prepared`], with the MMD reference
+//! block cached for the window's size) and again only when a reload swaps the baseline.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::baseline::compile::Baseline;
+use crate::detect::{Policy, Transition, Verdicts};
+use crate::evaluate::{self, EvaluateError, Options, Prepared, Report};
+use crate::sidecar::config::EvaluationConfig;
+use crate::sidecar::metrics::{
+    FeatureLabels, FeatureTestLabels, Metrics, ModelLabels, OutcomeLabels,
+};
+use crate::sidecar::state::Shared;
+use crate::stats::Compute;
+
+/// How long the feed and the engine compute before offering their CPU to the request workers
+/// (see [`crate::stats::pace`]): the longest a request waits for them when they share a CPU.
+/// An offer that finds nothing waiting costs about a microsecond, 1 % of this.
+pub const YIELD_EVERY: Duration = Duration::from_micros(100);
+
+/// The result of one tick of the engine.
+#[derive(Debug)]
+pub enum Tick {
+    /// Too few samples in the window.
+    Skipped {
+        samples: usize,
+    },
+    Evaluated {
+        report: Box<Report>,
+        transitions: Vec<Transition>,
+        elapsed: Duration,
+        /// The baseline the window was tested against.
+        baseline: Arc<Baseline>,
+        /// Samples in the window evaluated, and the wall-clock times of its oldest and newest.
+        samples: usize,
+        span: Option<(SystemTime, SystemTime)>,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+/// An evaluation, as the engine hands it to whoever acts on a verdict change.
+#[derive(Debug)]
+pub struct Evaluation<'a> {
+    /// The raw report (before hysteresis).
+    pub report: &'a Report,
+    /// The verdicts after this evaluation.
+    pub verdicts: &'a Verdicts,
+    pub baseline: &'a Baseline,
+    pub baseline_path: &'a str,
+    /// Samples in the window, and the wall-clock times of its oldest and newest.
+    pub samples: usize,
+    pub span: Option<(SystemTime, SystemTime)>,
+    /// When the evaluation finished.
+    pub at: SystemTime,
+}
+
+/// The evaluation loop's state.
+#[derive(Debug)]
+pub struct Engine {
+    shared: Arc<Shared>,
+    config: EvaluationConfig,
+    policy: Policy,
+    compute: Compute,
+    verdicts: Verdicts,
+    /// The evaluation prepared for the baseline in use; prepared again when it is swapped.
+    prepared: Option<Prepared>,
+}
+
+impl Engine {
+    pub fn new(shared: Arc<Shared>, config: EvaluationConfig, policy: Policy) -> Self {
+        let compute = Compute::detect()
+            .with_threads(config.threads)
+            .yielding_every(Some(YIELD_EVERY));
+        Engine {
+            shared,
+            config,
+            policy,
+            compute,
+            verdicts: Verdicts::default(),
+            prepared: None,
+        }
+    }
+
+    /// One evaluation now.
+    pub fn tick(&mut self) -> Tick {
+        let shared = Arc::clone(&self.shared);
+        let labels = ModelLabels {
+            model: shared.model.clone(),
+        };
+        let outcome = |name: &str| OutcomeLabels {
+            model: shared.model.clone(),
+            outcome: name.into(),
+        };
+        let started = Instant::now();
+        let wall = SystemTime::now();
+        let (snapshot, span) = {
+            let mut window = shared.lock_window();
+            window.expire(started);
+            shared
+                .metrics
+                .window_samples
+                .get_or_create(&labels)
+                .set(window.len() as i64);
+            if window.len() < self.config.min_samples.max(2) {
+                shared
+                    .metrics
+                    .evaluations
+                    .get_or_create(&outcome("skipped"))
+                    .inc();
+                return Tick::Skipped {
+                    samples: window.len(),
+                };
+            }
+            // Arrival instants as wall-clock times, measured back from now.
+            let ago = |t: Instant| wall - started.saturating_duration_since(t);
+            let span = window
+                .span()
+                .map(|(oldest, newest)| (ago(oldest), ago(newest)));
+            (window.snapshot(), span)
+        };
+        let baseline = shared.baseline();
+        let evaluated = self
+            .prepared(&baseline)
+            .and_then(|prepared| prepared.evaluate(&snapshot, 0..snapshot.rows()));
+        let report = match evaluated {
+            Ok(report) => report,
+            Err(e) => {
+                shared
+                    .metrics
+                    .evaluations
+                    .get_or_create(&outcome("error"))
+                    .inc();
+                return Tick::Failed {
+                    error: e.to_string(),
+                };
+            }
+        };
+        let transitions = self.verdicts.decide(&report, &self.policy);
+        let elapsed = started.elapsed();
+        publish(&shared.metrics, &shared.model, &report, &self.verdicts);
+        shared
+            .metrics
+            .evaluation_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        shared
+            .metrics
+            .evaluations
+            .get_or_create(&outcome("ok"))
+            .inc();
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        shared
+            .metrics
+            .last_evaluation
+            .get_or_create(&labels)
+            .set(now);
+        let status = self.status_json(&report, &baseline, snapshot.rows());
+        *shared
+            .status
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(status);
+        Tick::Evaluated {
+            report: Box::new(report),
+            transitions,
+            elapsed,
+            baseline,
+            samples: snapshot.rows(),
+            span,
+        }
+    }
+
+    /// The evaluation prepared for `baseline`: the one kept if it is for the same baseline,
+    /// else prepared now (once per baseline: at the first evaluation, and after a reload).
+    fn prepared(&mut self, baseline: &Arc<Baseline>) -> Result<&Prepared, EvaluateError> {
+        let current = self
+            .prepared
+            .take()
+            .filter(|p| Arc::ptr_eq(p.baseline(), baseline));
+        let prepared = match current {
+            Some(p) => p,
+            None => {
+                let options = Options {
+                    ks: self.config.ks,
+                    chi2: self.config.chi2,
+                    mmd: self.config.mmd,
+                    correction: self.config.correction,
+                    p_val: self.config.p_val,
+                    permutations: self.config.permutations,
+                    // A fixed seed: the same window gives the same verdict.
+                    seed: 0,
+                    ..Options::default()
+                };
+                let mut prepared = Prepared::new(Arc::clone(baseline), options, &self.compute)?;
+                let window_rows = self.shared.lock_window().capacity();
+                prepared.cache_mmd(window_rows)?;
+                prepared
+            }
+        };
+        Ok(self.prepared.insert(prepared))
+    }
+
+    /// The status document: `check`'s JSON for the window, with the verdicts after hysteresis.
+    fn status_json(&self, report: &Report, baseline: &Baseline, rows: usize) -> String {
+        let mut decided = report.clone();
+        decided.drift = self.verdicts.model.drifting;
+        for f in &mut decided.features {
+            f.drift = self.verdicts.feature(&f.name);
+        }
+        if let Some(m) = &mut decided.multivariate {
+            m.drift = self.verdicts.multivariate.drifting;
+        }
+        evaluate::json(
+            &decided,
+            evaluate::Source {
+                path: &self.shared.baseline_path,
+                rows: baseline.rows,
+                version: Some(&baseline.version),
+            },
+            evaluate::Source {
+                path: "window",
+                rows,
+                version: None,
+            },
+        )
+    }
+
+    /// Evaluates every interval until `stop` is set, logging each outcome and passing each
+    /// transition, with the evaluation that caused it, to `on_transition`.
+    pub fn run(
+        mut self,
+        stop: &AtomicBool,
+        mut on_transition: impl FnMut(&Transition, &Evaluation<'_>),
+    ) {
+        let mut next = Instant::now() + self.config.interval;
+        while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if now < next {
+                std::thread::sleep((next - now).min(Duration::from_millis(100)));
+                continue;
+            }
+            next += self.config.interval;
+            if next < Instant::now() {
+                // An evaluation overran the interval: skip the missed ticks.
+                next = Instant::now() + self.config.interval;
+            }
+            match self.tick() {
+                Tick::Skipped { samples } => {
+                    tracing::debug!(samples, "evaluation skipped: too few samples")
+                }
+                Tick::Failed { error } => tracing::warn!(%error, "evaluation failed"),
+                Tick::Evaluated {
+                    report,
+                    transitions,
+                    elapsed,
+                    baseline,
+                    samples,
+                    span,
+                } => {
+                    tracing::info!(
+                        drift = self.verdicts.model.drifting,
+                        raw_drift = report.drift,
+                        elapsed_ms = elapsed.as_secs_f64() * 1e3,
+                        "evaluated"
+                    );
+                    let evaluation = Evaluation {
+                        report: &report,
+                        verdicts: &self.verdicts,
+                        baseline: &baseline,
+                        baseline_path: &self.shared.baseline_path,
+                        samples,
+                        span,
+                        at: SystemTime::now(),
+                    };
+                    for t in &transitions {
+                        tracing::warn!(transition = ?t, "verdict changed");
+                        on_transition(t, &evaluation);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sets the gauges of one evaluation and the verdicts after it.
+fn publish(metrics: &Metrics, model: &str, report: &Report, verdicts: &Verdicts) {
+    let labels = || ModelLabels {
+        model: model.into(),
+    };
+    metrics
+        .model_drift
+        .get_or_create(&labels())
+        .set(i64::from(verdicts.model.drifting));
+    for f in &report.features {
+        let feature = || FeatureLabels {
+            model: model.into(),
+            feature: f.name.clone(),
+        };
+        metrics
+            .feature_drift
+            .get_or_create(&feature())
+            .set(i64::from(verdicts.feature(&f.name)));
+        metrics
+            .feature_missing_ratio
+            .get_or_create(&feature())
+            .set(f.missing_current);
+        if let (Some(statistic), Some(p)) = (f.statistic, f.p_value) {
+            let test = FeatureTestLabels {
+                model: model.into(),
+                feature: f.name.clone(),
+                test: f.test.as_str().into(),
+            };
+            metrics
+                .feature_statistic
+                .get_or_create(&test)
+                .set(statistic);
+            metrics.feature_p_value.get_or_create(&test).set(p);
+        }
+        if let Some(w) = f.wasserstein_normed {
+            metrics
+                .feature_wasserstein_normed
+                .get_or_create(&feature())
+                .set(w);
+        }
+        if let Some(psi) = f.psi {
+            metrics.feature_psi.get_or_create(&feature()).set(psi);
+        }
+    }
+    if let Some(m) = &report.multivariate {
+        metrics
+            .mmd_statistic
+            .get_or_create(&labels())
+            .set(m.statistic);
+        metrics.mmd_p_value.get_or_create(&labels()).set(m.p_value);
+    }
+    metrics
+        .mmd_drift
+        .get_or_create(&labels())
+        .set(i64::from(verdicts.multivariate.drifting));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::compile::{BuildOptions, Quiet};
+    use crate::baseline::select::Selection;
+    use crate::data::{Column, Frame, Values};
+    use crate::sidecar::metrics::Metrics;
+    use crate::sidecar::window::{Sample, WindowConfig};
+    use crate::stats::correction::Correction;
+    use crate::stats::synth;
+
+    struct Number(f64);
+
+    impl Sample for Number {
+        fn number(&self) -> Option<f64> {
+            Some(self.0)
+        }
+        fn category(&self) -> Option<&str> {
+            None
+        }
+    }
+
+    fn shared() -> Arc<Shared> {
+        let table = Frame::new(
+            5_000,
+            vec![Column {
+                name: "income".into(),
+                values: Values::Numeric(synth::normal(1, 5_000, 0.0, 1.0)),
+            }],
+        )
+        .expect("consistent columns");
+        let baseline = Baseline::build(
+            &table,
+            &Selection::default(),
+            &BuildOptions::default(),
+            &Compute::detect(),
+            &Quiet,
+        )
+        .expect("builds");
+        let mut registry = prometheus_client::registry::Registry::default();
+        Arc::new(Shared::new(
+            "credit".into(),
+            baseline,
+            "train.parquet".into(),
+            WindowConfig {
+                size: 1_000,
+                max_age: None,
+            },
+            Metrics::register(&mut registry, "test"),
+        ))
+    }
+
+    fn config() -> EvaluationConfig {
+        EvaluationConfig {
+            interval: Duration::from_secs(1),
+            min_samples: 100,
+            threads: 1,
+            ks: true,
+            chi2: true,
+            mmd: true,
+            p_val: 0.05,
+            correction: Correction::Bonferroni,
+            permutations: 20,
+        }
+    }
+
+    #[test]
+    fn drift_turns_the_verdict_after_hysteresis_and_the_status_shows_it() {
+        let shared = shared();
+        let policy = Policy {
+            hysteresis: 2,
+            ..Policy::default()
+        };
+        let mut engine = Engine::new(shared.clone(), config(), policy);
+        assert!(matches!(engine.tick(), Tick::Skipped { samples: 0 }));
+        let now = Instant::now();
+        for v in synth::normal(2, 1_000, 0.5, 1.0) {
+            shared.lock_window().push(&[Number(v)], now);
+        }
+        let Tick::Evaluated { transitions, .. } = engine.tick() else {
+            panic!("evaluated")
+        };
+        assert!(
+            transitions.is_empty(),
+            "one drifting evaluation is not enough"
+        );
+        let Tick::Evaluated { transitions, .. } = engine.tick() else {
+            panic!("evaluated")
+        };
+        assert_eq!(transitions[0], Transition::Model { drifting: true });
+        let status = shared.status.read().expect("lock").clone().expect("status");
+        let json: serde_json::Value = serde_json::from_str(&status).expect("JSON");
+        assert_eq!(json["drift"], true);
+        assert_eq!(json["features"][0]["name"], "income");
+        assert_eq!(json["current"]["rows"], 1_000);
+        assert!(
+            json["reference"]["version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("sha256:"))
+        );
+    }
+}

@@ -1,0 +1,667 @@
+//! The tap: a reverse proxy in front of the model that forwards every request and response
+//! unchanged and observes a copy of the request bodies.
+//!
+//! The request path never waits on drifttap: up to `max_body_bytes` of each body is copied
+//! aside, and when the body ends the copy goes on the observation queue without waiting (a full
+//! queue drops it and counts it). Decoding happens elsewhere, so a malformed payload reaches
+//! the model exactly as sent. If the model cannot be reached the client gets a 502, if it does
+//! not answer in time a 504; the sidecar stays healthy either way. Responses stream back
+//! untouched (and, with `observe_responses`, are copied the same way, for prediction drift).
+//!
+//! Two paths forward: [`h1`], written for HTTP/1.1 inference traffic, takes every connection
+//! first; HTTP/1.0, HTTP/2, upgrades, `Expect` and `CONNECT` go on, from the request where they
+//! appear, to [`Tap::handle`] on hyper, which streams request bodies as they arrive.
+
+mod chunked;
+mod h1;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+
+use prometheus_client::metrics::counter::Counter;
+
+use crate::sidecar::ingest::queue::{Direction, Observation, Observer, Source};
+use crate::sidecar::metrics::{Metrics, ReasonLabels, TapLabels};
+
+/// The tap's response body: the model's, streamed, or an error of the tap's own.
+pub type TapBody = BoxBody<Bytes, hyper::Error>;
+
+/// Headers that describe one hop, not the message (RFC 9110 §7.6.1): a proxy does not forward
+/// them.
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "upgrade",
+];
+
+/// The reasons of `drifttap_tap_upstream_errors_total`: the model could not be reached
+/// (`connect`, a 502), did not answer in time (`timeout`, a 504), answered with something that
+/// is not HTTP/1.1 (`invalid_response`, a 502), or broke off its answer's body (`aborted`: the
+/// client's connection is closed, the only way to tell it).
+pub const UPSTREAM_ERROR_REASONS: [&str; 4] = ["connect", "timeout", "invalid_response", "aborted"];
+
+/// Idle upstream connections kept per host by the shared pool, which serves the requests a
+/// connection's own upstream connection cannot take (concurrent HTTP/2 streams): the model is
+/// one local process, so a small pool covers any concurrency while bounding file descriptors.
+const POOL_IDLE_PER_HOST: usize = 64;
+
+/// The tap for one model. Cloning is cheap (one reference count); [`Tap::for_connection`]
+/// gives each accepted client connection its own upstream connection.
+#[derive(Debug, Clone)]
+pub struct Tap {
+    shared: Arc<Shared>,
+    /// This client connection's upstream connection.
+    upstream: Arc<Mutex<Upstream>>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    pool: Client<HttpConnector, TeeBody>,
+    authority: http::uri::Authority,
+    /// `host:port` of the model, the port defaulted from the scheme.
+    connect_to: String,
+    /// The `Host` header for requests that come without one, made once.
+    host: Option<http::HeaderValue>,
+    max_body_bytes: usize,
+    observe_responses: bool,
+    timeout: Duration,
+    observer: Observer,
+    metrics: Arc<Metrics>,
+    model: String,
+    /// `drifttap_tap_requests_total` for `2xx`, `3xx`, `4xx`, `5xx`, resolved once: the family
+    /// lookup (label strings, hash, lock) is not paid per request.
+    requests_by_class: [Counter; 4],
+}
+
+/// A client connection's own upstream connection. An HTTP/1.1 client sends one request at a
+/// time on a connection, so one upstream connection per client connection forwards its
+/// requests in order without a pool checkout per request (as nginx's keep-alive upstreams
+/// do); a second request while the first is in flight (HTTP/2) goes through the shared pool.
+#[derive(Debug, Default)]
+enum Upstream {
+    #[default]
+    None,
+    Idle(SendRequest<TeeBody>),
+    Busy,
+}
+
+/// Empties a slot left busy on drop.
+struct Release<'a>(&'a Mutex<Upstream>);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if matches!(*slot, Upstream::Busy) {
+            *slot = Upstream::None;
+        }
+    }
+}
+
+/// Why the model was not reached.
+#[derive(Debug)]
+enum UpstreamError {
+    Connect(std::io::Error),
+    Http(hyper::Error),
+    Pool(hyper_util::client::legacy::Error),
+}
+
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamError::Connect(e) => write!(f, "connect: {e}"),
+            UpstreamError::Http(e) => write!(f, "{e}"),
+            UpstreamError::Pool(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl Tap {
+    pub fn new(
+        config: &crate::sidecar::config::TapConfig,
+        model: String,
+        observer: Observer,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(config.upstream_timeout));
+        let pool = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(POOL_IDLE_PER_HOST)
+            .build(connector);
+        let authority = config
+            .upstream
+            .authority()
+            .cloned()
+            .unwrap_or_else(|| http::uri::Authority::from_static("127.0.0.1:80"));
+        let requests_by_class = ["2xx", "3xx", "4xx", "5xx"].map(|code| {
+            metrics
+                .tap_requests
+                .get_or_create(&TapLabels {
+                    model: model.clone(),
+                    code: code.into(),
+                })
+                .clone()
+        });
+        let connect_to = format!(
+            "{}:{}",
+            authority.host(),
+            authority.port_u16().unwrap_or(
+                if config.upstream.scheme() == Some(&http::uri::Scheme::HTTPS) {
+                    443
+                } else {
+                    80
+                }
+            )
+        );
+        Tap {
+            shared: Arc::new(Shared {
+                connect_to,
+                host: http::HeaderValue::from_str(authority.as_str()).ok(),
+                requests_by_class,
+                pool,
+                authority,
+                max_body_bytes: config.max_body_bytes,
+                observe_responses: config.observe_responses,
+                timeout: config.upstream_timeout,
+                observer,
+                metrics,
+                model,
+            }),
+            upstream: Arc::default(),
+        }
+    }
+
+    /// The tap for a newly accepted client connection: the same model, its own upstream
+    /// connection (opened on its first request).
+    pub fn for_connection(&self) -> Tap {
+        Tap {
+            shared: self.shared.clone(),
+            upstream: Arc::default(),
+        }
+    }
+
+    /// Forwards one request to the model and its answer back.
+    pub async fn handle(self, request: Request<Incoming>) -> Response<TapBody> {
+        let shared = &*self.shared;
+        let (mut parts, body) = request.into_parts();
+        let content_type = crate::http::content_type(&parts.headers);
+        let path = parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+        strip_hop_by_hop(&mut parts.headers);
+        if !parts.headers.contains_key(http::header::HOST)
+            && let Some(host) = &shared.host
+        {
+            parts.headers.insert(http::header::HOST, host.clone());
+        }
+        // The model gets HTTP/1.1 whatever the client spoke to us, in origin form.
+        parts.version = http::Version::HTTP_11;
+        parts.uri = http::Uri::from(path);
+        let observed = shared.sample_exchange(!body.is_end_stream());
+        let request_body = TeeBody::new(
+            body,
+            observed,
+            shared.max_body_bytes,
+            shared.observer.clone(),
+            Direction::Request,
+            content_type,
+        );
+        let forwarded = Request::from_parts(parts, request_body);
+        let response = match tokio::time::timeout(shared.timeout, self.forward(forwarded)).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => {
+                self.upstream_error("connect");
+                tracing::debug!(error = %e, "upstream unreachable");
+                return self.answer(tap_error(
+                    StatusCode::BAD_GATEWAY,
+                    "the model could not be reached",
+                ));
+            }
+            Err(_) => {
+                self.upstream_error("timeout");
+                return self.answer(tap_error(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "the model did not answer in time",
+                ));
+            }
+        };
+        let (mut parts, body) = response.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        let body = if shared.observe_responses && observed {
+            TeeBody::new(
+                body,
+                true,
+                shared.max_body_bytes,
+                shared.observer.clone(),
+                Direction::Response,
+                crate::http::content_type(&parts.headers),
+            )
+            .boxed()
+        } else {
+            body.boxed()
+        };
+        self.answer(Response::from_parts(parts, body))
+    }
+
+    /// Sends `request` on this connection's upstream connection (opening one if there is none
+    /// or it was closed), or through the pool when that connection is busy.
+    async fn forward(
+        &self,
+        mut request: Request<TeeBody>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        let taken = std::mem::replace(&mut *self.lock_upstream(), Upstream::Busy);
+        let taken = match taken {
+            Upstream::Idle(sender) => Some(sender),
+            Upstream::None => None,
+            Upstream::Busy => return self.through_pool(request).await,
+        };
+        // Cancelled (the upstream timeout, or the client went away) while holding the slot:
+        // free it, so the connection's next request opens a new upstream connection.
+        let _release = Release(&self.upstream);
+        if let Some(mut sender) = taken
+            && sender.ready().await.is_ok()
+        {
+            match sender.try_send_request(request).await {
+                Ok(response) => {
+                    *self.lock_upstream() = Upstream::Idle(sender);
+                    return Ok(response);
+                }
+                // The model closed the kept-alive connection before it took the request:
+                // send it again on a new one.
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) => request = unsent,
+                    None => {
+                        *self.lock_upstream() = Upstream::None;
+                        return Err(UpstreamError::Http(e.into_error()));
+                    }
+                },
+            }
+        }
+        let sent = match self.connect().await {
+            Ok(mut sender) => match sender.send_request(request).await {
+                Ok(response) => Ok((sender, response)),
+                Err(e) => Err(UpstreamError::Http(e)),
+            },
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok((sender, response)) => {
+                *self.lock_upstream() = Upstream::Idle(sender);
+                Ok(response)
+            }
+            Err(e) => {
+                *self.lock_upstream() = Upstream::None;
+                Err(e)
+            }
+        }
+    }
+
+    async fn through_pool(
+        &self,
+        mut request: Request<TeeBody>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        let mut uri = http::uri::Parts::default();
+        uri.scheme = Some(http::uri::Scheme::HTTP);
+        uri.authority = Some(self.shared.authority.clone());
+        uri.path_and_query = request.uri().path_and_query().cloned();
+        if let Ok(absolute) = http::Uri::from_parts(uri) {
+            *request.uri_mut() = absolute;
+        }
+        self.shared
+            .pool
+            .request(request)
+            .await
+            .map_err(UpstreamError::Pool)
+    }
+
+    /// Opens an upstream connection and starts driving it.
+    async fn connect(&self) -> Result<SendRequest<TeeBody>, UpstreamError> {
+        let stream = TcpStream::connect(&*self.shared.connect_to)
+            .await
+            .map_err(UpstreamError::Connect)?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(UpstreamError::Http)?;
+        tokio::spawn(async move {
+            // Ends when the model closes it or this client connection's tap is dropped.
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+
+    fn lock_upstream(&self) -> std::sync::MutexGuard<'_, Upstream> {
+        // Held for a swap only, never across an await.
+        self.upstream
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn answer(&self, response: Response<TapBody>) -> Response<TapBody> {
+        self.shared.count_answer(response.status().as_u16());
+        response
+    }
+
+    fn upstream_error(&self, reason: &str) {
+        self.shared.upstream_error(reason);
+    }
+}
+
+impl Shared {
+    /// Whether to observe an exchange, drawn once for the request's body and the answer's
+    /// together: only exchanges with something to observe ask the sampler.
+    fn sample_exchange(&self, request_has_body: bool) -> bool {
+        (request_has_body || self.observe_responses) && self.observer.sample()
+    }
+
+    /// Counts an answer to the client by its status class.
+    fn count_answer(&self, status: u16) {
+        let class = match status {
+            200..=299 => 0,
+            300..=399 => 1,
+            400..=499 => 2,
+            _ => 3,
+        };
+        self.requests_by_class[class].inc();
+    }
+
+    fn upstream_error(&self, reason: &str) {
+        self.metrics
+            .tap_upstream_errors
+            .get_or_create(&ReasonLabels {
+                model: self.model.clone(),
+                reason: reason.into(),
+            })
+            .inc();
+    }
+}
+
+/// Serves the tap on `listener` until `shutdown` resolves, then lets the connections finish
+/// their current request (idle ones close at once) for up to `grace`.
+pub async fn serve(
+    listener: TcpListener,
+    tap: Tap,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) {
+    let (stop, stopped) = watch::channel(false);
+    // Every connection task holds a sender: the receiver ends when the last one has finished.
+    let (alive, mut all_done) = mpsc::channel::<Infallible>(1);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            stream = crate::http::accept(&listener) => {
+                let tap = tap.for_connection();
+                let stopped = stopped.clone();
+                let alive = alive.clone();
+                tokio::spawn(async move {
+                    serve_connection(tap, stream, stopped).await;
+                    drop(alive);
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    drop(alive);
+    if tokio::time::timeout(grace, all_done.recv()).await.is_err() {
+        tracing::warn!(
+            ?grace,
+            "tap connections still open after the grace period; closing them"
+        );
+    }
+}
+
+/// Resolves when `stopped` turns true (or its sender is gone).
+async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await.map(|_| ());
+}
+
+/// One client connection: the HTTP/1.1 path, then hyper if it hands the connection over.
+async fn serve_connection(tap: Tap, mut stream: TcpStream, mut stopped: watch::Receiver<bool>) {
+    let read = match h1::serve(&tap.shared, &mut stream, &mut stopped).await {
+        h1::End::Closed => return,
+        h1::End::Handoff(read) => read.freeze(),
+    };
+    let service = hyper::service::service_fn(move |request| {
+        let tap = tap.clone();
+        async move { Ok::<_, Infallible>(tap.handle(request).await) }
+    });
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let connection = builder
+        .serve_connection_with_upgrades(TokioIo::new(h1::Rewind::new(read, stream)), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        () = stop_requested(&mut stopped) => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}
+
+/// Removes hop-by-hop headers, including those the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut http::HeaderMap) {
+    let named: Vec<String> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect();
+    for name in HOP_BY_HOP
+        .iter()
+        .copied()
+        .chain(named.iter().map(String::as_str))
+    {
+        headers.remove(name);
+    }
+}
+
+/// A response of the tap's own (the model was not reached).
+fn tap_error(status: StatusCode, message: &str) -> Response<TapBody> {
+    let body = serde_json::json!({ "error": message, "source": "drifttap tap" }).to_string();
+    let mut response = Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A body the tap copied, for the observer.
+fn observation(direction: Direction, content_type: Option<String>, body: Bytes) -> Observation {
+    Observation {
+        source: Source::Tap,
+        direction,
+        content_type,
+        headers: None,
+        body,
+    }
+}
+
+/// Up to a cap of a body's data, copied aside for the observer: the HTTP/1.1 path's bodies and
+/// the general path's [`TeeBody`] alike.
+#[derive(Debug)]
+enum BodyCopy {
+    Off,
+    On { data: BytesMut, cap: usize },
+    TooLarge,
+}
+
+impl BodyCopy {
+    /// A copy of up to `cap` bytes, its buffer sized once from the `expected` length (capped).
+    fn new(enabled: bool, cap: usize, expected: usize) -> Self {
+        if enabled {
+            BodyCopy::On {
+                data: BytesMut::with_capacity(expected.min(cap)),
+                cap,
+            }
+        } else {
+            BodyCopy::Off
+        }
+    }
+
+    fn add(&mut self, bytes: &[u8]) {
+        if let BodyCopy::On { data, cap } = self {
+            if data.len() + bytes.len() <= *cap {
+                data.extend_from_slice(bytes);
+            } else {
+                *self = BodyCopy::TooLarge;
+            }
+        }
+    }
+
+    /// Hands the copy to the observer (or counts that the body was too large to copy).
+    fn offer(self, observer: &Observer, direction: Direction, content_type: Option<String>) {
+        match self {
+            BodyCopy::On { data, .. } if !data.is_empty() => {
+                observer.offer(observation(direction, content_type, data.freeze()));
+            }
+            BodyCopy::TooLarge => observer.count_drop("body_too_large", 1),
+            BodyCopy::On { .. } | BodyCopy::Off => {}
+        }
+    }
+}
+
+/// A body passed through frame by frame, with up to `cap` bytes copied aside and handed to the
+/// observer when the body ends. A body longer than the cap is forwarded whole and not observed.
+pub struct TeeBody {
+    inner: Incoming,
+    /// `Off` once handed over, or when the body broke off.
+    copy: BodyCopy,
+    observer: Observer,
+    direction: Direction,
+    content_type: Option<String>,
+}
+
+impl std::fmt::Debug for TeeBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeeBody").field("copy", &self.copy).finish()
+    }
+}
+
+impl TeeBody {
+    /// Passes `inner` through, copying it aside if `observed`.
+    fn new(
+        inner: Incoming,
+        observed: bool,
+        cap: usize,
+        observer: Observer,
+        direction: Direction,
+        content_type: Option<String>,
+    ) -> Self {
+        let expected = inner.size_hint().lower().min(cap as u64) as usize;
+        TeeBody {
+            inner,
+            copy: BodyCopy::new(observed, cap, expected),
+            observer,
+            direction,
+            content_type,
+        }
+    }
+
+    fn finish(&mut self) {
+        std::mem::replace(&mut self.copy, BodyCopy::Off).offer(
+            &self.observer,
+            self.direction,
+            self.content_type.take(),
+        );
+    }
+}
+
+impl Body for TeeBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.copy.add(data);
+                }
+                if this.inner.is_end_stream() {
+                    this.finish();
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(None) => {
+                this.finish();
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => {
+                // The client went away mid-body: nothing complete to observe.
+                this.copy = BodyCopy::Off;
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_copy_stops_at_its_cap() {
+        let mut copy = BodyCopy::new(true, 8, 100);
+        copy.add(b"12345");
+        copy.add(b"678");
+        assert!(matches!(&copy, BodyCopy::On { data, .. } if &data[..] == b"12345678"));
+        copy.add(b"9");
+        assert!(matches!(copy, BodyCopy::TooLarge));
+        copy.add(b"more");
+        assert!(matches!(copy, BodyCopy::TooLarge), "stays too large");
+        let mut off = BodyCopy::new(false, 8, 0);
+        off.add(b"x");
+        assert!(matches!(off, BodyCopy::Off));
+    }
+}
