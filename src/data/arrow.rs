@@ -396,7 +396,10 @@ mod tests {
             .collect();
         assert_eq!(read, expected);
         assert_eq!(numbers_of(&sparse, 400..500), Some(vec![]));
-        #[allow(clippy::reversed_empty_ranges, reason = "an empty range is what is tested")]
+        #[allow(
+            clippy::reversed_empty_ranges,
+            reason = "an empty range is what is tested"
+        )]
         let reversed = 10..5;
         assert_eq!(numbers_of(&sparse, reversed), Some(vec![]));
         // A slice keeps its own indices and its own nulls.
