@@ -10,7 +10,8 @@
 //!   sizes and multiple-testing correction — with a scalar oracle and SIMD kernels chosen at run
 //!   time. Library-grade: no I/O, no async, no logging inside kernels.
 //! - [`data`]: the feature data model — [`data::Frame`] of numeric and categorical columns,
-//!   [`data::Kind`], and the one rule that names a number used as a category.
+//!   [`data::Kind`], [`data::FeatureSchema`], and the one rule that names a number used as a
+//!   category.
 //! - [`baseline`]: training data read from Parquet, compiled into a baseline, stored and opened.
 //! - [`evaluate`]: one evaluation of a frame against a baseline, prepared once per baseline
 //!   ([`evaluate::Prepared`]), and its typed report.

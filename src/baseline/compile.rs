@@ -11,8 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::select::{SelectError, Selection, features};
-use crate::data::Kind;
-use crate::data::{Column, Frame, MISSING, Values};
+use crate::data::{Column, FeatureSchema, Frame, Kind, MISSING, Values};
 use crate::stats::effect::population_std;
 use crate::stats::ks::SortedSample;
 use crate::stats::mmd::MmdReference;
@@ -186,6 +185,11 @@ impl Progress for Quiet {
 }
 
 impl Baseline {
+    /// Its features, named and typed, in order.
+    pub fn schema(&self) -> FeatureSchema {
+        FeatureSchema::new(self.features.iter().map(|f| (f.name.clone(), f.kind())))
+    }
+
     /// Compiles the selected columns of `table`.
     pub fn build(
         table: &Frame,

@@ -6,11 +6,14 @@
 //!
 //! - [`arrow`]: the one table of Arrow types (role, `f64`, text) that both Arrow readers use.
 //! - [`categories`]: [`category_name`] and [`categories_of`], the one naming rule.
+//! - [`schema`]: [`FeatureSchema`], a model's features named and typed, in baseline order.
 
 pub mod arrow;
 pub mod categories;
+pub mod schema;
 
 pub use categories::{categories_of, category_name};
+pub use schema::FeatureSchema;
 
 /// How a feature is tested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

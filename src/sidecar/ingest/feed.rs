@@ -28,12 +28,7 @@ const IDLE_POLL: Duration = Duration::from_millis(100);
 /// The schema of a baseline's features, in baseline order, decoding at most `max_rows` rows of
 /// a payload (the window's size: a window keeps no more of one payload anyway).
 pub fn schema(baseline: &Baseline, max_rows: usize) -> Schema {
-    let features: Vec<_> = baseline
-        .features
-        .iter()
-        .map(|f| (f.name.clone(), f.kind()))
-        .collect();
-    Schema::new(&features).with_max_rows(max_rows)
+    Schema::of(baseline.schema()).with_max_rows(max_rows)
 }
 
 /// Decodes payloads from `receiver` into `shared`'s window until `stop` is set or every sender

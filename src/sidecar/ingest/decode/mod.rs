@@ -73,9 +73,7 @@
 //! row at least one bit: at most `body.len() / 2` rows from JSON, `8 × body.len()` from
 //! Arrow. The caller's body cap (`max_body_bytes`) is what bounds memory.
 
-use std::collections::HashMap;
-
-use crate::data::{Kind, category_name};
+use crate::data::{FeatureSchema, Kind, category_name};
 use crate::sidecar::ingest::queue::Direction;
 
 mod arrow;
@@ -95,10 +93,7 @@ pub const PREDICTION: &str = "prediction";
 /// The features a payload is decoded into, in baseline order.
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
-    names: Vec<String>,
-    kinds: Vec<Kind>,
-    /// Name to position; a repeated name keeps its first position.
-    index: HashMap<String, usize>,
+    features: FeatureSchema,
     /// Position of [`PREDICTION`], if a feature.
     prediction: Option<usize>,
     /// Rows decoded from one payload at most; the rest are counted, not decoded.
@@ -108,16 +103,14 @@ pub struct Schema {
 impl Schema {
     /// A schema of these features, in this order.
     pub fn new(features: &[(String, Kind)]) -> Self {
-        let mut index = HashMap::with_capacity(features.len());
-        for (i, (name, _)) in features.iter().enumerate() {
-            index.entry(name.clone()).or_insert(i);
-        }
-        let prediction = index.get(PREDICTION).copied();
+        Schema::of(FeatureSchema::new(features.iter().cloned()))
+    }
+
+    /// A schema of these features (a baseline's [`crate::baseline::compile::Baseline::schema`]).
+    pub fn of(features: FeatureSchema) -> Self {
         Schema {
-            names: features.iter().map(|(name, _)| name.clone()).collect(),
-            kinds: features.iter().map(|(_, kind)| *kind).collect(),
-            index,
-            prediction,
+            prediction: features.index_of(PREDICTION),
+            features,
             max_rows: usize::MAX,
         }
     }
@@ -133,39 +126,39 @@ impl Schema {
 
     /// Number of features: the width of every decoded row.
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.features.len()
     }
 
     /// Whether the schema has no feature.
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.features.is_empty()
     }
 
     /// Feature names in baseline order.
     pub fn names(&self) -> &[String] {
-        &self.names
+        self.features.names()
     }
 
     /// Feature kinds in baseline order.
     pub fn kinds(&self) -> &[Kind] {
-        &self.kinds
+        self.features.kinds()
     }
 
     /// Kind of the feature at `i` (numeric past the end, which no caller asks for).
     fn kind(&self, i: usize) -> Kind {
-        self.kinds.get(i).copied().unwrap_or(Kind::Numeric)
+        self.features.kind(i).unwrap_or(Kind::Numeric)
     }
 
     /// Position of a feature.
     pub fn index_of(&self, name: &str) -> Option<usize> {
-        self.index.get(name).copied()
+        self.features.index_of(name)
     }
 
     /// Position of a feature, trying `*hint` first: the fields of consecutive rows usually
     /// come in the same order, so a string comparison saves a hash most of the time. Leaves
     /// `*hint` just past the feature found.
     fn lookup(&self, name: &str, hint: &mut usize) -> Option<usize> {
-        let found = match self.names.get(*hint) {
+        let found = match self.names().get(*hint) {
             Some(guess) if guess == name => Some(*hint),
             _ => self.index_of(name),
         };

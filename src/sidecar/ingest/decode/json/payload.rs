@@ -92,7 +92,7 @@ fn rows(b: &mut Builder<'_>, doc: &Document<'_, '_>, elements: Elements<'_, '_>,
                 let schema = b.schema;
                 let row = b.push_rows(1);
                 let values = element.elements().into_iter().flatten();
-                for (feature, (kind, value)) in schema.kinds.iter().zip(values).enumerate() {
+                for (feature, (kind, value)) in schema.kinds().iter().zip(values).enumerate() {
                     b.put(row, feature, self::value(*kind, value, doc));
                 }
             }
