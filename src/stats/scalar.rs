@@ -2,7 +2,7 @@
 //! [`Backend::Scalar`](super::Backend::Scalar) runs and the oracle the SIMD kernels are tested
 //! against (see [`super::tolerance`]). Kernels take finite data only; callers validate.
 
-use super::ks::Extremes;
+use super::ks::extremes::Extremes;
 use super::simd::Element;
 
 /// Sorts ascending in the total order of `f64` (finite data, so the usual order).

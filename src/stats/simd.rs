@@ -7,7 +7,7 @@
 
 use pulp::{Simd, WithSimd};
 
-use super::ks::Extremes;
+use super::ks::extremes::Extremes;
 
 /// Number of `f64` lanes of `S`.
 #[inline(always)]

@@ -31,9 +31,6 @@ use super::{
 use crate::data::Kind;
 use crate::data::arrow::{Text, for_each_number, for_each_text};
 
-/// How an IPC stream message starts (the continuation marker, since Arrow 0.15).
-pub(super) const CONTINUATION: [u8; 4] = [0xff; 4];
-
 /// Rows a stream may claim per byte of body.
 const MAX_ROWS_PER_BYTE: usize = 8;
 

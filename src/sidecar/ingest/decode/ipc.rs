@@ -14,7 +14,9 @@
 use arrow_ipc::{Field, Message, RecordBatch, root_as_message};
 
 use super::DecodeError;
-use super::arrow::CONTINUATION;
+
+/// How an IPC stream message starts (the continuation marker, since Arrow 0.15).
+pub(super) const CONTINUATION: [u8; 4] = [0xff; 4];
 
 /// Checks every message of the stream; see the module docs.
 pub(super) fn check(stream: &[u8]) -> Result<(), DecodeError> {

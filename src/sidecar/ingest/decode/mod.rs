@@ -406,7 +406,7 @@ fn decode_data(
         Media::Json => decode_json(schema, body, Events::No),
         Media::Arrow => arrow::decode(schema, body),
         Media::Sniff if first == b'{' || first == b'[' => decode_json(schema, body, events),
-        Media::Sniff if body.starts_with(&arrow::CONTINUATION) => arrow::decode(schema, body),
+        Media::Sniff if body.starts_with(&ipc::CONTINUATION) => arrow::decode(schema, body),
         Media::Sniff => Err(DecodeError::UnrecognizedBody),
         Media::CloudEvent | Media::CloudEventBatch | Media::Unsupported => {
             Err(DecodeError::UnsupportedContentType)
