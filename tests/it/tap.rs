@@ -379,3 +379,111 @@ async fn http_1_0_goes_the_general_way_and_a_malformed_head_is_a_400() {
     // The tap serves on.
     assert_eq!(send(tap, "/predict", b"{}").await.0, StatusCode::OK);
 }
+
+/// A model that answers the first request on each connection and reads the second, then
+/// closes without answering it (a model that crashed, or closed a kept-alive connection just
+/// as a request arrived). Counts every request head it receives.
+async fn model_dropping_second_requests() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let requests = Arc::new(AtomicUsize::new(0));
+    let count = requests.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                for answered in [true, false] {
+                    // One request: its head, then a `Content-Length` body.
+                    let head_end = loop {
+                        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break at + 4;
+                        }
+                        let mut chunk = [0u8; 1024];
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap_or(0));
+                    while buf.len() < head_end + length {
+                        let mut chunk = [0u8; 1024];
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.drain(..head_end + length);
+                    count.fetch_add(1, Ordering::SeqCst);
+                    if answered {
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                            .await;
+                    }
+                }
+                // Closes without answering the second request.
+            });
+        }
+    });
+    (address, requests)
+}
+
+#[tokio::test]
+async fn a_post_the_model_dropped_is_never_sent_twice_but_a_get_is_retried() {
+    let (model, requests) = model_dropping_second_requests().await;
+    let (proxy, _observed) = tap(&format!("http://{model}"), 1024).await;
+    let post = b"POST /predict HTTP/1.1\r\nhost: m\r\ncontent-length: 2\r\n\r\n{}";
+    let twice = [&post[..], &post[..]].concat();
+    // The first is answered; the second reaches the model, which closes without answering:
+    // the client gets a 502, and the model saw it once (RFC 9110 §9.2.2).
+    let answer = raw_exchange(proxy, &twice, |s| s.matches("HTTP/1.1 ").count() == 2).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("HTTP/1.1 502"), "{answer}");
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        2,
+        "the POST was not repeated"
+    );
+
+    // An idempotent request is sent again on a new connection, which answers it.
+    let (model, requests) = model_dropping_second_requests().await;
+    let (proxy, _observed) = tap(&format!("http://{model}"), 1024).await;
+    let get = b"GET /v2/health/ready HTTP/1.1\r\nhost: m\r\n\r\n";
+    let twice = [&get[..], &get[..]].concat();
+    let answer = raw_exchange(proxy, &twice, |s| s.matches("HTTP/1.1 ").count() == 2).await;
+    assert_eq!(answer.matches("HTTP/1.1 200").count(), 2, "{answer}");
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        3,
+        "the GET was sent once more"
+    );
+}
+
+#[tokio::test]
+async fn connection_cannot_name_away_the_body_s_framing() {
+    // `Connection: content-length` once made the model see a bodiless POST and then a second
+    // request made of the body; the body here is itself a request, to make that visible.
+    let model = stub_model(Duration::ZERO).await;
+    let (proxy, _observed) = tap(&format!("http://{model}"), 1024).await;
+    let smuggled = "GET /smuggled HTTP/1.1\r\nhost: m\r\n\r\n";
+    let request = format!(
+        "POST /predict HTTP/1.1\r\nhost: m\r\nconnection: content-length\r\ncontent-length: {}\r\n\r\n{smuggled}",
+        smuggled.len()
+    );
+    let answer = raw_exchange(proxy, request.as_bytes(), |s| s.contains('}')).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let echoed = format!(
+        r#""path":"/predict","tag":"-","bytes":{}}}"#,
+        smuggled.len()
+    );
+    assert!(
+        answer.contains(&echoed),
+        "the body reached the model as the body: {answer}"
+    );
+    assert!(!answer.contains("/smuggled"), "{answer}");
+}

@@ -5,9 +5,9 @@
 //! This is the path inference traffic takes (HTTP/1.1 with `Content-Length` or chunked bodies),
 //! so it is written for it: a head is parsed in place (httparse) and re-written once with the
 //! hop-by-hop fields left out; a request whose body fits `max_body_bytes` is read whole (as
-//! nginx's request buffering does) and goes to the model in one write, which also lets a
-//! request that met a kept-alive connection the model had just closed be sent again on a new
-//! one; larger and chunked bodies stream. Responses stream back, the head and the first bytes
+//! nginx's request buffering does) and goes to the model in one write, which also lets an
+//! idempotent request that met a kept-alive connection the model had just closed be sent
+//! again on a new one (never a POST: RFC 9110 §9.2.2); larger and chunked bodies stream. Responses stream back, the head and the first bytes
 //! of the body in one write.
 //!
 //! Anything else — HTTP/1.0, HTTP/2 (prior knowledge), an `Upgrade`, `Expect`, or `CONNECT` —
@@ -24,7 +24,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::chunked::{ChunkError, Chunked};
-use super::{BodyCopy, HOP_BY_HOP, Shared, observation};
+use super::{BodyCopy, HOP_BY_HOP, NOT_NAMEABLE, Shared, observation};
 use crate::sidecar::ingest::queue::Direction;
 
 /// The longest request or response head read (nginx's default is 4 × 8 KiB).
@@ -67,6 +67,9 @@ struct RequestHead {
     len: usize,
     framing: Framing,
     is_head: bool,
+    /// GET, HEAD, PUT, DELETE, OPTIONS or TRACE (RFC 9110 §9.2.2): the only requests that may
+    /// be sent again when a kept-alive upstream connection fails under them.
+    idempotent: bool,
     /// The client asked to close the connection after this request.
     close: bool,
     content_type: Option<String>,
@@ -264,7 +267,11 @@ impl Connection<'_> {
                     });
                 }
                 self.input.advance(end);
-                tokio::time::timeout(shared.timeout, self.exchange_whole(request.is_head)).await
+                tokio::time::timeout(
+                    shared.timeout,
+                    self.exchange_whole(request.is_head, request.idempotent),
+                )
+                .await
             }
             None => {
                 self.input.advance(request.len);
@@ -296,6 +303,10 @@ impl Connection<'_> {
             Ok(Err(e)) => {
                 let (reason, message) = match e {
                     ExchangeError::Invalid(what) => ("invalid_response", what),
+                    ExchangeError::Stale => (
+                        "connect",
+                        "the model closed the connection without answering",
+                    ),
                     _ => ("connect", "the model could not be reached"),
                 };
                 shared.upstream_error(reason);
@@ -355,22 +366,32 @@ impl Connection<'_> {
         true
     }
 
-    /// Sends the request in `head` (head and whole body) and reads the answer's head. A request
-    /// that meets a kept-alive connection the model closed is sent once more, on a new one.
+    /// Sends the request in `head` (head and whole body) and reads the answer's head. A kept-alive
+    /// connection the model has visibly closed is replaced before anything is sent; an
+    /// idempotent request that meets one closed meanwhile is sent once more, on a new one. Any
+    /// other request is never sent twice (RFC 9110 §9.2.2: the model may have acted on it):
+    /// the client gets a 502 instead.
     async fn exchange_whole(
         &mut self,
         is_head: bool,
+        idempotent: bool,
     ) -> Result<(Upstream, ResponseHead), ExchangeError> {
         loop {
-            let (mut upstream, reused) = self.upstream().await?;
+            let (upstream, reused) = self.upstream().await?;
+            let (mut upstream, reused) = if reused && closed_by_peer(&upstream.stream) {
+                (self.connect().await?, false)
+            } else {
+                (upstream, reused)
+            };
+            let retry = reused && idempotent;
             if upstream.stream.write_all(&self.head).await.is_err() {
-                if reused {
+                if retry {
                     continue;
                 }
                 return Err(ExchangeError::Connect(io::ErrorKind::BrokenPipe.into()));
             }
             match self.read_response(&mut upstream, is_head).await {
-                Err(ExchangeError::Stale) if reused => continue,
+                Err(ExchangeError::Stale) if retry => continue,
                 Err(e) => return Err(e),
                 Ok(response) => return Ok((upstream, response)),
             }
@@ -559,12 +580,14 @@ async fn pump(
     }
 }
 
-/// Whether `name` is a hop-by-hop field, or one the `Connection` field names.
+/// Whether `name` is a hop-by-hop field, or one the `Connection` field names (never a framing
+/// field or `Host`: see [`NOT_NAMEABLE`]).
 fn hop_by_hop(name: &str, named: &[&[u8]]) -> bool {
     HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
-        || named
-            .iter()
-            .any(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+        || (!NOT_NAMEABLE.iter().any(|f| f.eq_ignore_ascii_case(name))
+            && named
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(name.as_bytes())))
 }
 
 /// The tokens of `Connection` field values, and whether one is `close` (or `keep-alive`).
@@ -664,7 +687,7 @@ fn parse_request(input: &[u8], head: &mut Vec<u8>, host: &str) -> Parsed<Request
         return Parsed::Handoff;
     };
     let headers = &*parsed.headers;
-    if method.eq_ignore_ascii_case("CONNECT")
+    if method == "CONNECT"
         || headers.iter().any(|h| {
             h.name.eq_ignore_ascii_case("upgrade") || h.name.eq_ignore_ascii_case("expect")
         })
@@ -715,7 +738,12 @@ fn parse_request(input: &[u8], head: &mut Vec<u8>, host: &str) -> Parsed<Request
     Parsed::Done(RequestHead {
         len,
         framing,
-        is_head: method.eq_ignore_ascii_case("HEAD"),
+        // Methods are case-sensitive (RFC 9110 §9.1): `head` is not HEAD.
+        is_head: method == "HEAD",
+        idempotent: matches!(
+            method,
+            "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "TRACE"
+        ),
         close,
         content_type: content_type(headers),
     })

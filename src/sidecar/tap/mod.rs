@@ -56,6 +56,11 @@ const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
+/// Fields that `Connection` cannot name away: the message's framing and its target host. A
+/// proxy that dropped `Content-Length` because `Connection: content-length` named it, and
+/// still forwarded the body, would hand the model a second request made of the body's bytes.
+const NOT_NAMEABLE: [&str; 3] = ["content-length", "transfer-encoding", "host"];
+
 /// The reasons of `drifttap_tap_upstream_errors_total`: the model could not be reached
 /// (`connect`, a 502), did not answer in time (`timeout`, a 504), answered with something that
 /// is not HTTP/1.1 (`invalid_response`, a 502), or broke off its answer's body (`aborted`: the
@@ -477,7 +482,7 @@ fn strip_hop_by_hop(headers: &mut http::HeaderMap) {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(|name| name.trim().to_ascii_lowercase())
-        .filter(|name| !name.is_empty())
+        .filter(|name| !name.is_empty() && !NOT_NAMEABLE.contains(&name.as_str()))
         .collect();
     for name in HOP_BY_HOP
         .iter()
@@ -663,5 +668,36 @@ mod tests {
         let mut off = BodyCopy::new(false, 8, 0);
         off.add(b"x");
         assert!(matches!(off, BodyCopy::Off));
+    }
+
+    #[test]
+    fn hop_by_hop_fields_go_but_connection_cannot_name_the_framing_or_the_host() {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in [
+            (
+                "connection",
+                "content-length, Transfer-Encoding, host, x-trace",
+            ),
+            ("content-length", "2"),
+            ("transfer-encoding", "chunked"),
+            ("host", "model"),
+            ("x-trace", "1"),
+            ("keep-alive", "timeout=5"),
+            ("content-type", "application/json"),
+        ] {
+            headers.append(name, http::HeaderValue::from_static(value));
+        }
+        strip_hop_by_hop(&mut headers);
+        let mut left: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(
+            left,
+            [
+                "content-length",
+                "content-type",
+                "host",
+                "transfer-encoding"
+            ]
+        );
     }
 }

@@ -36,6 +36,45 @@ fn a_request_head_is_forwarded_without_hop_by_hop_fields() {
 }
 
 #[test]
+fn connection_cannot_name_away_the_framing_or_the_host() {
+    // `Connection: content-length` must not leave the body's bytes to be read as a second
+    // request (nor `transfer-encoding` the chunked body).
+    let input = "POST /infer HTTP/1.1\r\nHost: model\r\nConnection: content-length, host\r\n\
+                 Content-Length: 2\r\n\r\n{}";
+    let (parsed, head) = request(input);
+    let Parsed::Done(parsed) = parsed else {
+        panic!("a complete head: {parsed:?}");
+    };
+    assert_eq!(parsed.framing, Framing::Length(2));
+    assert_eq!(
+        head,
+        "POST /infer HTTP/1.1\r\nHost: model\r\nContent-Length: 2\r\n\r\n"
+    );
+    let input = "POST /infer HTTP/1.1\r\nHost: model\r\nConnection: Transfer-Encoding\r\n\
+                 Transfer-Encoding: chunked\r\n\r\n";
+    let (parsed, head) = request(input);
+    assert!(matches!(
+        parsed,
+        Parsed::Done(RequestHead {
+            framing: Framing::Chunked,
+            ..
+        })
+    ));
+    assert!(head.contains("Transfer-Encoding: chunked\r\n"), "{head}");
+    // The response side alike.
+    let input = "HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 5\r\n\r\nhello";
+    let (parsed, out) = response(input, false, false);
+    assert!(matches!(
+        parsed,
+        Parsed::Done(ResponseHead {
+            framing: Framing::Length(5),
+            ..
+        })
+    ));
+    assert_eq!(out, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
+}
+
+#[test]
 fn a_request_without_host_gets_the_models_and_an_absolute_target_loses_its_authority() {
     let (parsed, head) = request("GET http://proxy.example/v1/models?verbose HTTP/1.1\r\n\r\n");
     assert!(matches!(
