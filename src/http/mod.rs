@@ -19,7 +19,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
@@ -88,6 +88,24 @@ pub(crate) async fn accept(listener: &TcpListener) -> TcpStream {
     }
 }
 
+/// Time a client has to send a whole request head on a hyper connection before it is closed
+/// (nginx's `client_header_timeout` is 60 s; hyper's default, 30 s, applies only with a timer,
+/// which a bare builder lacks).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The connection builder every hyper listener uses: HTTP/1.1 and HTTP/2, with a timer, so
+/// that a client that opens a connection and sends nothing (or a head byte by byte) is closed
+/// after `header_timeout` ([`HEADER_TIMEOUT`]) instead of holding a file descriptor forever.
+pub fn connection_builder(header_timeout: Duration) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    builder
+}
+
 /// Serves `handler` on `listener` until `shutdown` resolves, then waits up to `grace` for the
 /// connections in flight. Every response type whose body is a hyper body works.
 pub async fn serve<H, F, B>(
@@ -102,7 +120,7 @@ pub async fn serve<H, F, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let builder = connection_builder(HEADER_TIMEOUT);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -134,5 +152,40 @@ pub async fn serve<H, F, B>(
             ?grace,
             "connections still open after the grace period; closing them"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_client_that_never_finishes_its_head_is_closed() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.expect("accept");
+            let service = service_fn(|_request| async {
+                Ok::<_, Infallible>(respond(StatusCode::OK, "text/plain", "ok"))
+            });
+            let _ = connection_builder(Duration::from_millis(200))
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+        let mut client = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        client.write_all(b"GET / HT").await.expect("write");
+        let mut buf = [0u8; 256];
+        let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut buf))
+            .await
+            .expect("closed well before 5 s, not held open");
+        // hyper closes the connection (possibly after a 408 it writes first).
+        match read {
+            Ok(0) | Err(_) => {}
+            Ok(n) => assert!(buf[..n].starts_with(b"HTTP/1.1 408"), "{:?}", &buf[..n]),
+        }
     }
 }

@@ -31,7 +31,6 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
@@ -461,7 +460,7 @@ async fn serve_connection(tap: Tap, mut stream: TcpStream, mut stopped: watch::R
         let tap = tap.clone();
         async move { Ok::<_, Infallible>(tap.handle(request).await) }
     });
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let builder = crate::http::connection_builder(crate::http::HEADER_TIMEOUT);
     let connection = builder
         .serve_connection_with_upgrades(TokioIo::new(h1::Rewind::new(read, stream)), service);
     tokio::pin!(connection);
