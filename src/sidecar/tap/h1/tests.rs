@@ -75,6 +75,33 @@ fn connection_cannot_name_away_the_framing_or_the_host() {
 }
 
 #[test]
+fn methods_are_case_sensitive() {
+    // `head` is an unknown method, not HEAD: its answer has a body, and it is never resent.
+    let (parsed, _) = request("head / HTTP/1.1\r\nHost: m\r\n\r\n");
+    let Parsed::Done(parsed) = parsed else {
+        panic!("a complete head: {parsed:?}");
+    };
+    assert!(!parsed.is_head && !parsed.idempotent);
+    let (parsed, _) = request("HEAD / HTTP/1.1\r\nHost: m\r\n\r\n");
+    assert!(matches!(
+        parsed,
+        Parsed::Done(RequestHead {
+            is_head: true,
+            idempotent: true,
+            ..
+        })
+    ));
+    let (parsed, _) = request("POST / HTTP/1.1\r\nHost: m\r\nContent-Length: 0\r\n\r\n");
+    assert!(matches!(
+        parsed,
+        Parsed::Done(RequestHead {
+            idempotent: false,
+            ..
+        })
+    ));
+}
+
+#[test]
 fn a_request_without_host_gets_the_models_and_an_absolute_target_loses_its_authority() {
     let (parsed, head) = request("GET http://proxy.example/v1/models?verbose HTTP/1.1\r\n\r\n");
     assert!(matches!(
