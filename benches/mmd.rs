@@ -29,19 +29,24 @@ fn size_sweep(c: &mut Criterion) {
             group.throughput(Throughput::Elements(pairs as u64));
             let id = BenchmarkId::new(backend.name(), format!("n=m={rows},d={dim}"));
             group.bench_with_input(id, &current, |b, y| {
-                b.iter(|| {
-                    mmd_test(
-                        &reference,
-                        Rows::new(y, dim).expect("valid"),
-                        PERMUTATIONS,
-                        0.05,
-                        &compute,
-                    )
-                })
+                b.iter(|| test(&reference, y, dim, &compute))
             });
         }
     }
     group.finish();
+}
+
+/// One MMD test of `current` (rows of `dim`) against `reference`.
+fn test(reference: &MmdReference, current: &[f64], dim: usize, compute: &Compute) -> f64 {
+    mmd_test(
+        reference,
+        Rows::new(current, dim).expect("valid rows"),
+        PERMUTATIONS,
+        0.05,
+        compute,
+    )
+    .expect("valid test")
+    .p_value
 }
 
 fn thread_scaling(c: &mut Criterion) {
@@ -57,17 +62,7 @@ fn thread_scaling(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new(base.backend.name(), threads),
             &current,
-            |b, y| {
-                b.iter(|| {
-                    mmd_test(
-                        &reference,
-                        Rows::new(y, dim).expect("valid"),
-                        PERMUTATIONS,
-                        0.05,
-                        &compute,
-                    )
-                })
-            },
+            |b, y| b.iter(|| test(&reference, y, dim, &compute)),
         );
     }
     group.finish();
