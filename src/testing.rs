@@ -72,6 +72,7 @@ impl ScriptedReceiver {
         let handler = receiver.clone();
         tokio::spawn(crate::http::serve(
             listener,
+            crate::http::Admission::with_defaults("receiver"),
             move |request| handler.clone().handle(request),
             std::future::pending(),
             Duration::from_secs(1),

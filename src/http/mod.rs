@@ -5,9 +5,17 @@
 //!
 //! - [`admin`]: the admin routes every server answers alike (`/metrics`, `/healthz`).
 //! - [`backoff`]: exponential backoff with jitter, for the webhook sender and the retrainer.
+//! - [`Limits`] and [`Admission`]: every listener's connection budget and timeouts.
 
 pub mod admin;
 pub mod backoff;
+mod limits;
+
+pub use limits::{
+    Admission, Admitted, BODY_TIMEOUT, H2_KEEP_ALIVE, HEADER_TIMEOUT, IDLE_TIMEOUT, Limits,
+    ListenerStats, MAX_CONNECTIONS, MAX_HEAD_BYTES, MAX_HEADERS, Permit, Quiet,
+    raise_open_files_limit,
+};
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -22,7 +30,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 /// A listener that could not be bound.
 #[derive(Debug, thiserror::Error)]
@@ -74,42 +82,35 @@ pub fn content_type(headers: &http::HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The next connection on `listener`, with Nagle's algorithm off (answers are written whole).
-/// A failed accept (out of file descriptors, say) is retried after a pause, not in a spin.
-pub(crate) async fn accept(listener: &TcpListener) -> TcpStream {
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                let _ = stream.set_nodelay(true);
-                return stream;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-}
-
-/// Time a client has to send a whole request head on a hyper connection before it is closed
-/// (nginx's `client_header_timeout` is 60 s; hyper's default, 30 s, applies only with a timer,
-/// which a bare builder lacks).
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// The connection builder every hyper listener uses: HTTP/1.1 and HTTP/2, with a timer, so
-/// that a client that opens a connection and sends nothing (or a head byte by byte) is closed
-/// after `header_timeout` ([`HEADER_TIMEOUT`]) instead of holding a file descriptor forever.
+/// that a client that sends a head byte by byte is closed after `header_timeout` instead of
+/// holding a file descriptor forever (a bare builder has no timer, and hyper's header timeout
+/// is then silently off). Heads are held to the tap's limits: [`MAX_HEAD_BYTES`] and
+/// [`MAX_HEADERS`].
 pub fn connection_builder(header_timeout: Duration) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
-    builder.http2().timer(TokioTimer::new());
+        .header_read_timeout(header_timeout)
+        .max_buf_size(MAX_HEAD_BYTES.max(8192))
+        .max_headers(MAX_HEADERS);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(MAX_HEAD_BYTES as u32)
+        .keep_alive_interval(Some(H2_KEEP_ALIVE))
+        .keep_alive_timeout(H2_KEEP_ALIVE);
     builder
 }
 
 /// Serves `handler` on `listener` until `shutdown` resolves, then waits up to `grace` for the
-/// connections in flight. Every response type whose body is a hyper body works.
+/// connections in flight. Every response type whose body is a hyper body works. `admission`
+/// holds the listener's limits: its connection budget, and the time a connection may stay
+/// silent ([`Limits::idle_timeout`]) or take over a request head.
 pub async fn serve<H, F, B>(
     listener: TcpListener,
+    admission: Admission,
     handler: H,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
@@ -120,24 +121,27 @@ pub async fn serve<H, F, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let builder = connection_builder(HEADER_TIMEOUT);
+    let builder = connection_builder(admission.limits.header_timeout);
     let graceful = GracefulShutdown::new();
+    let idle = admission.limits.idle_timeout;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            stream = accept(&listener) => {
+            admitted = admission.accept(&listener) => {
                 let handler = handler.clone();
                 let service = service_fn(move |request| {
                     let handler = handler.clone();
                     async move { Ok::<_, Infallible>(handler(request).await) }
                 });
+                let (stream, permit) = admitted.into_parts();
                 let connection = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .serve_connection_with_upgrades(TokioIo::new(Quiet::new(stream, idle)), service)
                     .into_owned();
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
                     // A client that goes away mid-request is not an error worth logging.
                     let _ = connection.await;
+                    drop(permit);
                 });
             }
             () = &mut shutdown => break,

@@ -125,9 +125,28 @@ pub struct RetrainerMetrics {
     pub api_errors: Family<ReasonLabels, Counter>,
     pub pending_jobs: Gauge,
     pub api_reachable: Gauge,
+    pub accept_errors: Family<ListenerLabels, Counter>,
+    pub connections: Family<ListenerLabels, Gauge>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabels {
+    /// `retrainer` or `admin`.
+    pub listener: String,
 }
 
 impl RetrainerMetrics {
+    /// The counters of the listener called `listener`, created at zero.
+    pub fn listener(&self, listener: &str) -> crate::http::ListenerStats {
+        let labels = ListenerLabels {
+            listener: listener.into(),
+        };
+        crate::http::ListenerStats {
+            accept_errors: self.accept_errors.get_or_create(&labels).clone(),
+            open: self.connections.get_or_create(&labels).clone(),
+        }
+    }
+
     /// Creates and registers every family, each closed label set at zero.
     pub fn register(registry: &mut Registry) -> Self {
         let m = RetrainerMetrics::default();
@@ -160,6 +179,16 @@ impl RetrainerMetrics {
             "drifttap_retrainer_api_reachable",
             "1 when the Kubernetes API server answered the last request",
             m.api_reachable.clone(),
+        );
+        registry.register(
+            "drifttap_retrainer_accept_errors",
+            "Failed accepts on a listener (retrainer, admin), such as running out of file descriptors",
+            m.accept_errors.clone(),
+        );
+        registry.register(
+            "drifttap_retrainer_connections",
+            "Client connections open on a listener (retrainer, admin)",
+            m.connections.clone(),
         );
         for source in Source::ALL {
             for outcome in Notification::ALL {

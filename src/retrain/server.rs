@@ -586,8 +586,13 @@ pub async fn run(
     };
     let grace = config.shutdown_grace;
     let admin = retrainer.clone();
+    let admission = |what| {
+        let stats = retrainer.inner.metrics.listener(what);
+        crate::http::Admission::new(what, crate::http::Limits::default(), stats)
+    };
     let admin_server = tokio::spawn(crate::http::serve(
         listeners.admin,
+        admission("admin"),
         move |request| admin.clone().admin(request),
         signal(admin_stopped),
         grace,
@@ -595,6 +600,7 @@ pub async fn run(
     let handler = retrainer.clone();
     let notification_server = tokio::spawn(crate::http::serve(
         listeners.notifications,
+        admission("retrainer"),
         move |request| handler.clone().handle(request),
         signal(data_stopped.clone()),
         grace,

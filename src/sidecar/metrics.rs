@@ -79,6 +79,13 @@ pub struct TapLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabels {
+    pub model: String,
+    /// `tap`, `ingest` or `admin`.
+    pub listener: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BuildLabels {
     pub version: String,
     /// The statistics backend in use (`avx512`, `avx2`, `neon`, `scalar`).
@@ -126,6 +133,8 @@ pub struct Metrics {
     pub webhook_deliveries: Family<OutcomeLabels, Counter>,
     pub webhook_pending: Family<ModelLabels, Gauge>,
     pub webhook_failing: Family<ModelLabels, Gauge>,
+    pub accept_errors: Family<ListenerLabels, Counter>,
+    pub connections: Family<ListenerLabels, Gauge>,
 }
 
 /// Buckets of the evaluation duration: 1 ms to about 65 s.
@@ -166,6 +175,8 @@ impl Metrics {
             webhook_deliveries: Family::default(),
             webhook_pending: Family::default(),
             webhook_failing: Family::default(),
+            accept_errors: Family::default(),
+            connections: Family::default(),
         };
         macro_rules! register {
             ($($name:literal, $help:literal, $field:ident;)*) => {
@@ -202,6 +213,8 @@ impl Metrics {
             "drifttap_webhook_deliveries", "Retraining webhook deliveries and attempts, by outcome (delivered, retried, rejected, failed, dropped, suppressed)", webhook_deliveries;
             "drifttap_webhook_pending", "Drift episodes waiting for delivery to the retraining webhook", webhook_pending;
             "drifttap_webhook_failing", "1 while the latest delivery to the retraining webhook did not succeed", webhook_failing;
+            "drifttap_accept_errors", "Failed accepts on a listener (tap, ingest, admin), such as running out of file descriptors", accept_errors;
+            "drifttap_connections", "Client connections open on a listener (tap, ingest, admin)", connections;
         }
         registry.register(
             "drifttap_build",
@@ -212,6 +225,18 @@ impl Metrics {
             }),
         );
         m
+    }
+
+    /// The counters of the listener called `listener`, created at zero.
+    pub fn listener(&self, model: &str, listener: &str) -> crate::http::ListenerStats {
+        let labels = ListenerLabels {
+            model: model.into(),
+            listener: listener.into(),
+        };
+        crate::http::ListenerStats {
+            accept_errors: self.accept_errors.get_or_create(&labels).clone(),
+            open: self.connections.get_or_create(&labels).clone(),
+        }
     }
 
     /// Creates the series of every closed label set at zero, so that `rate()` and the alert

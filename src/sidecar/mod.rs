@@ -242,8 +242,13 @@ pub async fn run(
         shared: shared.clone(),
         registry: Arc::new(registry),
     };
+    let admission = |what| {
+        let stats = metrics.listener(&config.model, what);
+        crate::http::Admission::new(what, config.limits, stats)
+    };
     let admin_server = tokio::spawn(crate::http::serve(
         listeners.admin,
+        admission("admin"),
         move |request| admin.clone().handle(request),
         signal(admin_stopped),
         grace,
@@ -256,15 +261,19 @@ pub async fn run(
         };
         data_servers.push(tokio::spawn(crate::http::serve(
             listener,
+            admission("ingest"),
             move |request| ingest.clone().handle(request),
             signal(data_stopped.clone()),
             grace,
         )));
     }
     if let (Some(listener), Some(tap_config)) = (listeners.tap, &config.tap) {
+        let stats = metrics.listener(&config.model, "tap");
+        let admission = crate::http::Admission::new("tap", tap_config.limits, stats);
         let tap = Tap::new(tap_config, config.model.clone(), observer.clone(), metrics);
         data_servers.push(tokio::spawn(crate::sidecar::tap::serve(
             listener,
+            admission,
             tap,
             signal(data_stopped.clone()),
             grace,

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 
 use drifttap::baseline::parquet;
 use drifttap::data::{MISSING, Values};
-use drifttap::http::{Body, respond, serve};
+use drifttap::http::{Admission, Body, respond, serve};
 
 use crate::harness::{Service, TempDir, example, unique};
 
@@ -284,6 +284,7 @@ impl StubModel {
         };
         tokio::spawn(serve(
             listener,
+            Admission::with_defaults("model"),
             handler,
             std::future::pending(),
             Duration::ZERO,

@@ -13,7 +13,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tokio::net::TcpListener;
 
-use drifttap::http::{Body, respond, serve};
+use drifttap::http::{Admission, Body, respond, serve};
 use drifttap::sidecar::config::TapConfig;
 use drifttap::sidecar::ingest::queue::{Direction, Receiver, Source, queue};
 use drifttap::sidecar::metrics::Metrics;
@@ -54,6 +54,7 @@ async fn stub_model(delay: Duration) -> std::net::SocketAddr {
     };
     tokio::spawn(serve(
         listener,
+        Admission::with_defaults("model"),
         handler,
         std::future::pending(),
         Duration::ZERO,
@@ -72,12 +73,14 @@ async fn tap(upstream: &str, max_body_bytes: usize) -> (std::net::SocketAddr, Re
         max_body_bytes,
         observe_responses: false,
         upstream_timeout: Duration::from_millis(500),
+        limits: drifttap::http::Limits::default(),
     };
     let tap = Tap::new(&config, "credit".into(), observer, metrics);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     tokio::spawn(drifttap::sidecar::tap::serve(
         listener,
+        Admission::with_defaults("tap"),
         tap,
         std::future::pending(),
         Duration::ZERO,
@@ -351,7 +354,7 @@ X-Request-Tag: two\r\n\r\n[]";
 }
 
 #[tokio::test]
-async fn http_1_0_goes_the_general_way_and_a_malformed_head_is_a_400() {
+async fn http_1_0_is_answered_and_closed_and_a_malformed_head_is_a_400() {
     let model = stub_model(Duration::ZERO).await;
     let (tap, _observed) = tap(&format!("http://{model}"), 1024).await;
     let answer = raw_exchange(
@@ -360,14 +363,15 @@ async fn http_1_0_goes_the_general_way_and_a_malformed_head_is_a_400() {
         |text| text.contains("\"bytes\":"),
     )
     .await;
-    assert!(answer.starts_with("HTTP/1.0 200 OK"), "{answer}");
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(answer.contains("connection: close\r\n"), "{answer}");
     assert!(answer.contains(r#""path":"/old""#), "{answer}");
 
     for malformed in [
         &b"POST /in valid HTTP/1.1\r\n\r\n"[..],
-        b"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"POST / HTTP/1.1\r\nHost: m\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+        b"POST / HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
     ] {
         let answer = raw_exchange(tap, malformed, |_| false).await;
         assert!(

@@ -21,14 +21,17 @@ pub use crate::settings::{ConfigError, format_duration, parse_duration};
 
 use crate::baseline::select::Selection;
 use crate::detect::Policy;
+use crate::http::Limits;
 use crate::sidecar::window::WindowConfig;
 
 pub mod evaluation;
+mod limits;
 pub mod tap;
 pub mod webhook;
 pub mod window;
 
 pub use evaluation::{EvaluationConfig, RawEvaluation};
+pub use limits::TAP_MAX_CONNECTIONS;
 pub use tap::{RawTap, TapConfig};
 pub use webhook::{RawWebhook, WebhookConfig};
 pub use window::RawWindow;
@@ -91,6 +94,14 @@ pub struct RawConfig {
     pub queue_capacity: Option<usize>,
     /// How long SIGTERM waits for in-flight requests. Default `10s`.
     pub shutdown_grace: Option<String>,
+    /// The ingest and admin listeners' limits (the tap's are under `tap:`): time to send a
+    /// request head (default `60s`), an idle kept-alive connection's life (default `75s`),
+    /// the longest pause inside a body (default `60s`) and connections served at once by each
+    /// listener (default 1024).
+    pub header_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
+    pub body_timeout: Option<String>,
+    pub max_connections: Option<usize>,
     /// How often the baseline's files are checked for a change, which reloads it without
     /// dropping traffic (SIGHUP reloads at once). Default `10s`; `off` disables polling.
     pub baseline_poll: Option<String>,
@@ -118,6 +129,8 @@ pub struct Config {
     pub policy: Policy,
     pub queue_capacity: usize,
     pub shutdown_grace: Duration,
+    /// The ingest and admin listeners' limits, each listener with its own budget.
+    pub limits: Limits,
     /// The body cap of the tap's copies and of ingest requests.
     pub max_body_bytes: usize,
     /// How often the baseline's files are looked at for a change (hot reload).
@@ -274,6 +287,13 @@ impl RawConfig {
             raw.shutdown_grace,
             SHUTDOWN_GRACE,
         );
+        let limits = limits::RawLimits {
+            header_timeout: raw.header_timeout,
+            idle_timeout: raw.idle_timeout,
+            body_timeout: raw.body_timeout,
+            max_connections: raw.max_connections,
+        }
+        .resolve("", crate::http::MAX_CONNECTIONS, &mut problems);
         let baseline_poll = match raw.baseline_poll.as_deref() {
             Some("off") => None,
             Some(value) => duration(&mut problems, "baseline_poll", value),
@@ -296,6 +316,7 @@ impl RawConfig {
             evaluation,
             shutdown_grace,
             max_body_bytes,
+            limits,
         ) {
             (
                 Some(baseline),
@@ -304,6 +325,7 @@ impl RawConfig {
                 Some((evaluation, policy)),
                 Some(shutdown_grace),
                 Some(max_body_bytes),
+                Some(limits),
             ) if problems.is_empty() => Ok(Config {
                 model,
                 baseline,
@@ -322,6 +344,7 @@ impl RawConfig {
                 policy,
                 queue_capacity,
                 shutdown_grace,
+                limits,
                 max_body_bytes,
                 baseline_poll,
                 alerts,

@@ -3,6 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::limits::{RawLimits, TAP_MAX_CONNECTIONS};
+use crate::http::Limits;
+
 /// `tap.listen`.
 pub const LISTEN: &str = "0.0.0.0:9472";
 /// `tap.upstream_timeout`.
@@ -20,8 +23,17 @@ pub struct RawTap {
     pub max_body_bytes: Option<usize>,
     /// Also observe responses (prediction drift). Default false.
     pub observe_responses: Option<bool>,
-    /// Time the upstream has to answer before the client gets a 504. Default `60s`.
+    /// Time the model has to begin its answer once the request has been sent whole, before
+    /// the client gets a 504. Default `60s`.
     pub upstream_timeout: Option<String>,
+    /// Time a client has to send a request head. Default `60s`.
+    pub header_timeout: Option<String>,
+    /// How long a kept-alive client connection may wait for its next request. Default `75s`.
+    pub idle_timeout: Option<String>,
+    /// The longest pause while a request body is read or an answer is passed on. Default `60s`.
+    pub body_timeout: Option<String>,
+    /// Client connections served at once; more wait in the listen backlog. Default 4096.
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +43,7 @@ pub struct TapConfig {
     pub max_body_bytes: usize,
     pub observe_responses: bool,
     pub upstream_timeout: Duration,
+    pub limits: Limits,
 }
 
 /// The command line's and environment's say over the tap.
@@ -61,6 +74,13 @@ impl RawTap {
             self.upstream_timeout,
             UPSTREAM_TIMEOUT,
         );
+        let limits = RawLimits {
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            body_timeout: self.body_timeout,
+            max_connections: self.max_connections,
+        }
+        .resolve("tap.", TAP_MAX_CONNECTIONS, problems);
         let upstream = upstream?;
         let uri = match upstream.parse::<http::Uri>() {
             Ok(uri) if uri.scheme_str() == Some("http") && uri.authority().is_some() => Some(uri),
@@ -82,6 +102,7 @@ impl RawTap {
             max_body_bytes: max_body_bytes?,
             observe_responses: self.observe_responses.unwrap_or(false),
             upstream_timeout: upstream_timeout?,
+            limits: limits?,
         })
     }
 }

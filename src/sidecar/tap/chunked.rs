@@ -2,15 +2,19 @@
 //! body byte for byte and needs only to know where it ends (and, to observe it, its data).
 //!
 //! The decoder is strict where leniency lets two parsers disagree on where a message ends
-//! (request smuggling): every line ends in CRLF, a chunk size is at most 16 hex digits, and the
-//! data of a chunk is followed by CRLF exactly. Chunk extensions and trailer fields are skipped.
+//! (request smuggling): every line ends in CRLF, a chunk size is at most 16 hex digits followed
+//! only by whitespace before `;` or the line's end (`5 x` is refused), extensions and trailer
+//! lines hold no control characters, and the data of a chunk is followed by CRLF exactly.
+//! Chunk extensions and trailer fields are skipped.
 
 /// Where in the coding the decoder is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// In the hex digits of a chunk size (`digits` read so far).
     Size { size: u64, digits: u8 },
-    /// After the size: optional whitespace and extensions, up to CR.
+    /// After the size: whitespace, which must lead to `;` (RFC 9112 §7.1.1's BWS) or CR.
+    SizeSpace { size: u64 },
+    /// In chunk extensions (after `;`), up to CR: visible characters and whitespace only.
     Extension { size: u64 },
     /// The LF of a size line.
     SizeLf { size: u64 },
@@ -77,14 +81,21 @@ impl Chunked {
                     None if digits == 0 => return Err(ChunkError::SizeLine),
                     None => match byte {
                         b'\r' => State::SizeLf { size },
-                        b';' | b' ' | b'\t' => State::Extension { size },
+                        b';' => State::Extension { size },
+                        b' ' | b'\t' => State::SizeSpace { size },
                         _ => return Err(ChunkError::SizeLine),
                     },
                 },
+                State::SizeSpace { size } => match byte {
+                    b' ' | b'\t' => State::SizeSpace { size },
+                    b';' => State::Extension { size },
+                    b'\r' => State::SizeLf { size },
+                    _ => return Err(ChunkError::SizeLine),
+                },
                 State::Extension { size } => match byte {
                     b'\r' => State::SizeLf { size },
-                    b'\n' => return Err(ChunkError::SizeLine),
-                    _ => State::Extension { size },
+                    b'\t' | b' '..=b'~' | 0x80.. => State::Extension { size },
+                    _ => return Err(ChunkError::SizeLine),
                 },
                 State::SizeLf { size } => match byte {
                     b'\n' if size == 0 => State::TrailerStart,
@@ -115,13 +126,13 @@ impl Chunked {
                 },
                 State::TrailerStart => match byte {
                     b'\r' => State::EndLf,
-                    b'\n' => return Err(ChunkError::TrailerLine),
-                    _ => State::Trailer,
+                    b'\t' | b' '..=b'~' | 0x80.. => State::Trailer,
+                    _ => return Err(ChunkError::TrailerLine),
                 },
                 State::Trailer => match byte {
                     b'\r' => State::TrailerLf,
-                    b'\n' => return Err(ChunkError::TrailerLine),
-                    _ => State::Trailer,
+                    b'\t' | b' '..=b'~' | 0x80.. => State::Trailer,
+                    _ => return Err(ChunkError::TrailerLine),
                 },
                 State::TrailerLf => match byte {
                     b'\n' => State::TrailerStart,
@@ -196,6 +207,13 @@ mod tests {
             (b"0\r\n\n", ChunkError::TrailerLine),
             (b"0\r\nx: y\n\r\n", ChunkError::TrailerLine),
             (b"00000000000000001\r\n", ChunkError::SizeTooLong),
+            // Whitespace after a size leads only to `;` or the line's end.
+            (b"5 x\r\nhello\r\n0\r\n\r\n", ChunkError::SizeLine),
+            (b"5 5\r\nhello\r\n0\r\n\r\n", ChunkError::SizeLine),
+            (b"5;a\0b\r\nhello", ChunkError::SizeLine),
+            (b"5;a\rb\r\nhello", ChunkError::SizeLine),
+            (b"0\r\nx: \x01\r\n\r\n", ChunkError::TrailerLine),
+            (b"0\r\n\x00\r\n\r\n", ChunkError::TrailerLine),
         ] {
             assert_eq!(
                 decode(body),
@@ -207,6 +225,13 @@ mod tests {
         // Sixteen digits are still a size (and leading zeros are digits like any other).
         let (data, _, done) = decode(b"0000000000000001\r\nz\r\n0\r\n\r\n").expect("valid");
         assert_eq!((data.as_slice(), done), (&b"z"[..], true));
+        for coded in [
+            &b"1 \r\nz\r\n0\r\n\r\n"[..],
+            b"1\t ;a=\"b c\"\r\nz\r\n0 \r\n\r\n",
+        ] {
+            let (data, _, done) = decode(coded).expect("bad whitespace before ; is allowed");
+            assert_eq!((data.as_slice(), done), (&b"z"[..], true));
+        }
     }
 
     /// A chunked coding of `chunks`, with optional extensions and trailers.

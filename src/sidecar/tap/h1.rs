@@ -1,18 +1,25 @@
-//! The tap's HTTP/1.1 path: one task per client connection that parses each request head,
+//! The tap's HTTP/1.x path: one task per client connection that parses each request head,
 //! forwards head and body to the connection's own upstream connection and streams the answer
 //! back, copying bodies aside for the observer on the way.
 //!
-//! This is the path inference traffic takes (HTTP/1.1 with `Content-Length` or chunked bodies),
-//! so it is written for it: a head is parsed in place (httparse) and re-written once with the
-//! hop-by-hop fields left out; a request whose body fits `max_body_bytes` is read whole (as
-//! nginx's request buffering does) and goes to the model in one write, which also lets an
-//! idempotent request that met a kept-alive connection the model had just closed be sent
-//! again on a new one (never a POST: RFC 9110 §9.2.2); larger and chunked bodies stream. Responses stream back, the head and the first bytes
-//! of the body in one write.
+//! Inference traffic is HTTP/1.1 with `Content-Length` or chunked bodies, and this path is
+//! written for it: a head is parsed in place (httparse) and re-written once from what was
+//! parsed, without the hop-by-hop fields; a request whose body fits `max_body_bytes` is read
+//! whole (as nginx's request buffering does) and goes to the model in one write, which also
+//! lets an idempotent request that met a kept-alive connection the model had just closed be
+//! sent again on a new one (never a POST: RFC 9110 §9.2.2); larger and chunked bodies stream.
+//! Responses stream back, the head and the first bytes of the body in one write.
 //!
-//! Anything else — HTTP/1.0, HTTP/2 (prior knowledge), an `Upgrade`, `Expect`, or `CONNECT` —
-//! is handed, with the bytes read so far, to the general path ([`super::Tap::handle`] on
-//! hyper), at the request boundary where it appears.
+//! HTTP/1.0 goes to the model as HTTP/1.0; `Expect: 100-continue` is answered here, before
+//! the body is read; an upgrade (WebSocket, say) is forwarded, and on 101 both directions are
+//! tunnelled byte for byte until either side closes. A connection that starts with the
+//! HTTP/2 preface is handed, with the bytes read so far, to the HTTP/2 path
+//! ([`super::Tap::handle`] on hyper).
+//!
+//! Every wait is bounded ([`Limits`]): `header_timeout` for a request head (from the
+//! connection's start for its first request), `idle_timeout` between requests, `body_timeout`
+//! for any pause while a body moves either way, and `upstream_timeout` for the model to begin
+//! its answer once the request is sent whole.
 
 use std::io;
 use std::time::Duration;
@@ -22,31 +29,27 @@ use http::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::chunked::{ChunkError, Chunked};
 use super::{BodyCopy, HOP_BY_HOP, NOT_NAMEABLE, Shared, observation};
+use crate::http::{MAX_HEAD_BYTES, MAX_HEADERS};
 use crate::sidecar::ingest::queue::Direction;
 
-/// The longest request or response head read (nginx's default is 4 × 8 KiB).
-const MAX_HEAD: usize = 64 * 1024;
-/// The most header fields in a head (hyper's default is 100).
-const MAX_HEADERS: usize = 128;
 /// Free space made in a read buffer before each read.
 const READ_CHUNK: usize = 16 * 1024;
-/// How long a client may pause while sending a request head it has started, or a body that is
-/// read whole before forwarding (nginx's `client_header_timeout` and `client_body_timeout`
-/// are 60 s); then the connection closes. A streamed body is bounded by the upstream timeout.
-const CLIENT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How a client connection starts when it speaks HTTP/2 with prior knowledge.
 const H2_PREFACE_START: &[u8] = b"PRI ";
+/// The interim answer to `Expect: 100-continue`.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// How a client connection left this path.
 #[derive(Debug)]
 pub(super) enum End {
     /// It is finished: closed by either side, or an error was answered.
     Closed,
-    /// A request this path does not forward itself arrived: the connection goes to the general
-    /// path, which reads these bytes first.
+    /// The client speaks HTTP/2: the connection goes to the HTTP/2 path, which reads these
+    /// bytes first.
     Handoff(BytesMut),
 }
 
@@ -70,8 +73,13 @@ struct RequestHead {
     /// GET, HEAD, PUT, DELETE, OPTIONS or TRACE (RFC 9110 §9.2.2): the only requests that may
     /// be sent again when a kept-alive upstream connection fails under them.
     idempotent: bool,
-    /// The client asked to close the connection after this request.
+    /// The connection closes after this request: the client asked, or spoke HTTP/1.0.
     close: bool,
+    http10: bool,
+    /// `Expect: 100-continue`: the client waits for `100 Continue` before its body.
+    expect_continue: bool,
+    /// The client asks to switch protocols; a 101 turns the connection into a tunnel.
+    upgrade: bool,
     content_type: Option<String>,
 }
 
@@ -85,6 +93,8 @@ struct ResponseHead {
     reusable: bool,
     /// The client connection closes after this response.
     close: bool,
+    /// 101 Switching Protocols, to an upgrade the client asked for.
+    switched: bool,
     content_type: Option<String>,
 }
 
@@ -94,10 +104,8 @@ enum Parsed<T> {
     /// More bytes are needed.
     Partial,
     Done(T),
-    /// A request for the general path.
-    Handoff,
-    /// Not a head this path accepts; the client gets `status` (400 or 431) and the connection
-    /// closes.
+    /// Not a head this path accepts; the client gets `status` (400, 405, 417 or 431) and the
+    /// connection closes.
     Invalid(StatusCode, &'static str),
 }
 
@@ -115,6 +123,10 @@ enum PumpError {
     Source,
     /// The receiving side failed.
     Sink,
+    /// Either side made no progress for `body_timeout`.
+    Stalled {
+        source: bool,
+    },
     Chunk(ChunkError),
 }
 
@@ -126,8 +138,13 @@ enum ExchangeError {
     Stale,
     /// The model's answer is not HTTP/1.1.
     Invalid(&'static str),
+    /// The model did not begin its answer within `upstream_timeout` of the request's end, or
+    /// stopped taking the request's body for `body_timeout`.
+    Timeout,
     /// The client went away or broke its request's framing while its body streamed.
     Client(Option<ChunkError>),
+    /// The client paused its body for longer than `body_timeout`.
+    ClientStalled,
 }
 
 impl std::fmt::Display for ExchangeError {
@@ -136,14 +153,16 @@ impl std::fmt::Display for ExchangeError {
             ExchangeError::Connect(e) => write!(f, "connect: {e}"),
             ExchangeError::Stale => f.write_str("the model closed the connection"),
             ExchangeError::Invalid(what) => f.write_str(what),
+            ExchangeError::Timeout => f.write_str("the model did not answer in time"),
             ExchangeError::Client(_) => f.write_str("the client's request broke off"),
+            ExchangeError::ClientStalled => f.write_str("the client's request body stalled"),
         }
     }
 }
 
-/// Serves the requests of one client connection until it closes, an error is answered, or a
-/// request for the general path arrives. When `stop` turns true, an idle connection closes and
-/// a busy one closes after its current answer.
+/// Serves the requests of one client connection until it closes, an error is answered, or the
+/// client turns out to speak HTTP/2. When `stop` turns true, an idle connection closes and a
+/// busy one closes after its current answer.
 pub(super) async fn serve(
     shared: &Shared,
     client: &mut TcpStream,
@@ -158,8 +177,10 @@ pub(super) async fn serve(
         out: Vec::with_capacity(1024),
         closing: false,
     };
+    // The first request's head is due `header_timeout` after the connection opened.
+    let mut head_due = Some(Instant::now() + shared.limits.header_timeout);
     loop {
-        let request = match connection.next_request(stop).await {
+        let request = match connection.next_request(stop, head_due.take()).await {
             Ok(request) => request,
             Err(end) => return end,
         };
@@ -185,8 +206,15 @@ struct Connection<'a> {
 }
 
 impl Connection<'_> {
-    /// Reads the next request head; `Err` ends the connection.
-    async fn next_request(&mut self, stop: &mut watch::Receiver<bool>) -> Result<RequestHead, End> {
+    /// Reads the next request head; `Err` ends the connection. `due` is when the head must be
+    /// complete, for the connection's first request; a later one waits up to `idle_timeout`
+    /// for its first byte, then has `header_timeout` for the rest.
+    async fn next_request(
+        &mut self,
+        stop: &mut watch::Receiver<bool>,
+        mut due: Option<Instant>,
+    ) -> Result<RequestHead, End> {
+        let limits = &self.shared.limits;
         loop {
             if self.input.starts_with(H2_PREFACE_START) {
                 return Err(End::Handoff(std::mem::take(&mut self.input)));
@@ -195,7 +223,6 @@ impl Connection<'_> {
                 match parse_request(&self.input, &mut self.head, self.shared.authority.as_str()) {
                     Parsed::Done(request) => return Ok(request),
                     Parsed::Partial => {}
-                    Parsed::Handoff => return Err(End::Handoff(std::mem::take(&mut self.input))),
                     Parsed::Invalid(status, message) => {
                         self.answer_error(status, message).await;
                         return Err(End::Closed);
@@ -203,29 +230,33 @@ impl Connection<'_> {
                 }
             }
             self.input.reserve(READ_CHUNK);
-            let read = if self.input.is_empty() {
-                // Between requests: a stop closes the connection now.
-                if *stop.borrow() {
-                    return Err(End::Closed);
-                }
-                tokio::select! {
-                    read = self.client.read_buf(&mut self.input) => read,
-                    _ = stop.changed() => return Err(End::Closed),
-                }
-            } else {
-                match tokio::time::timeout(
-                    CLIENT_READ_TIMEOUT,
-                    self.client.read_buf(&mut self.input),
-                )
-                .await
-                {
-                    Ok(read) => read,
-                    Err(_) => return Err(End::Closed),
-                }
+            let started = !self.input.is_empty();
+            // Between requests a stop closes the connection now; inside a head it waits.
+            if !started && *stop.borrow() {
+                return Err(End::Closed);
+            }
+            let until = match due {
+                Some(due) => due,
+                None if started => *due.insert(Instant::now() + limits.header_timeout),
+                None => Instant::now() + limits.idle_timeout,
+            };
+            let read = tokio::select! {
+                read = tokio::time::timeout_at(until, self.client.read_buf(&mut self.input)) => read,
+                _ = stop.changed(), if !started => return Err(End::Closed),
             };
             match read {
-                Ok(0) | Err(_) => return Err(End::Closed),
-                Ok(_) => {}
+                Ok(Ok(0) | Err(_)) => return Err(End::Closed),
+                Ok(Ok(_)) => {}
+                Err(_) if started => {
+                    self.answer_error(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "the request head took too long",
+                    )
+                    .await;
+                    return Err(End::Closed);
+                }
+                // Silent past its time: closed without an answer (as nginx does).
+                Err(_) => return Err(End::Closed),
             }
         }
     }
@@ -233,12 +264,22 @@ impl Connection<'_> {
     /// Forwards one request and its answer. Returns whether the connection stays open.
     async fn forward(&mut self, mut request: RequestHead, stopping: bool) -> bool {
         let shared = self.shared;
+        let body_timeout = shared.limits.body_timeout;
         self.closing = request.close || stopping;
         let whole = match request.framing {
             Framing::Empty => Some(0),
             Framing::Length(n) if n <= shared.max_body_bytes as u64 => Some(n as usize),
             _ => None,
         };
+        if request.expect_continue
+            && request.framing != Framing::Empty
+            && self.input.len() == request.len
+        {
+            // The client waits for this before its body; none of it has come yet.
+            if self.client.write_all(CONTINUE).await.is_err() {
+                return false;
+            }
+        }
         let observed = shared.sample_exchange(request.framing != Framing::Empty);
         let mut request_copy = BodyCopy::Off;
         let exchange = match whole {
@@ -248,9 +289,17 @@ impl Connection<'_> {
                 while self.input.len() < end {
                     self.input.reserve(end - self.input.len());
                     let read = self.client.read_buf(&mut self.input);
-                    match tokio::time::timeout(CLIENT_READ_TIMEOUT, read).await {
-                        Ok(Ok(0) | Err(_)) | Err(_) => return false,
+                    match tokio::time::timeout(body_timeout, read).await {
+                        Ok(Ok(0) | Err(_)) => return false,
                         Ok(Ok(_)) => {}
+                        Err(_) => {
+                            self.answer_error(
+                                StatusCode::REQUEST_TIMEOUT,
+                                "the request body stalled",
+                            )
+                            .await;
+                            return false;
+                        }
                     }
                 }
                 let body = &self.input[request.len..end];
@@ -267,11 +316,9 @@ impl Connection<'_> {
                     });
                 }
                 self.input.advance(end);
-                tokio::time::timeout(
-                    shared.timeout,
-                    self.exchange_whole(request.is_head, request.idempotent),
-                )
-                .await
+                tokio::time::timeout(shared.timeout, self.exchange_whole(&request))
+                    .await
+                    .unwrap_or(Err(ExchangeError::Timeout))
             }
             None => {
                 self.input.advance(request.len);
@@ -285,47 +332,23 @@ impl Connection<'_> {
                     Framing::Length(_) => BodyCopy::TooLarge,
                     _ => BodyCopy::new(true, shared.max_body_bytes, expected),
                 };
-                tokio::time::timeout(
-                    shared.timeout,
-                    self.exchange_streamed(request.framing, request.is_head, &mut request_copy),
-                )
-                .await
+                self.exchange_streamed(&request, &mut request_copy).await
             }
         };
         let (mut upstream, response) = match exchange {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(ExchangeError::Client(Some(_)))) => {
-                self.answer_error(StatusCode::BAD_REQUEST, "malformed chunked request body")
-                    .await;
-                return false;
-            }
-            Ok(Err(ExchangeError::Client(None))) => return false,
-            Ok(Err(e)) => {
-                let (reason, message) = match e {
-                    ExchangeError::Invalid(what) => ("invalid_response", what),
-                    ExchangeError::Stale => (
-                        "connect",
-                        "the model closed the connection without answering",
-                    ),
-                    _ => ("connect", "the model could not be reached"),
-                };
-                shared.upstream_error(reason);
-                tracing::debug!(error = %e, "upstream unreachable");
-                self.answer_error(StatusCode::BAD_GATEWAY, message).await;
-                return false;
-            }
-            Err(_) => {
-                shared.upstream_error("timeout");
-                self.answer_error(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "the model did not answer in time",
-                )
-                .await;
+            Ok(answer) => answer,
+            Err(e) => {
+                self.exchange_failed(e).await;
                 return false;
             }
         };
         let close = response.close;
         upstream.buf.advance(response.len);
+        if response.switched {
+            shared.count_answer(response.status);
+            self.tunnel(upstream).await;
+            return false;
+        }
         let expected = match response.framing {
             Framing::Length(n) => n as usize,
             _ => 0,
@@ -342,21 +365,22 @@ impl Connection<'_> {
             response.framing,
             &mut self.out,
             &mut response_copy,
+            body_timeout,
         )
         .await;
         shared.count_answer(response.status);
         request_copy.offer(&shared.observer, Direction::Request, request.content_type);
         match pumped {
             Ok(()) => {}
-            Err(PumpError::Sink) => return false,
-            Err(PumpError::Source | PumpError::Chunk(_)) => {
+            Err(PumpError::Sink | PumpError::Stalled { source: false }) => return false,
+            Err(PumpError::Source | PumpError::Chunk(_) | PumpError::Stalled { source: true }) => {
                 // The answer is cut short: the client can only tell by the connection closing.
                 shared.upstream_error("aborted");
                 return false;
             }
         }
         response_copy.offer(&shared.observer, Direction::Response, response.content_type);
-        if response.reusable && upstream.buf.is_empty() {
+        if response.reusable && upstream.buf.is_empty() && !request.http10 {
             self.upstream = Some(upstream);
         }
         if close {
@@ -366,15 +390,54 @@ impl Connection<'_> {
         true
     }
 
+    /// Answers an exchange that failed before the model's answer began.
+    async fn exchange_failed(&mut self, e: ExchangeError) {
+        let (status, reason, message) = match &e {
+            ExchangeError::Client(Some(_)) => (
+                StatusCode::BAD_REQUEST,
+                None,
+                "malformed chunked request body",
+            ),
+            ExchangeError::Client(None) => return,
+            ExchangeError::ClientStalled => (
+                StatusCode::REQUEST_TIMEOUT,
+                None,
+                "the request body stalled",
+            ),
+            ExchangeError::Timeout => (
+                StatusCode::GATEWAY_TIMEOUT,
+                Some("timeout"),
+                "the model did not answer in time",
+            ),
+            ExchangeError::Invalid(what) => {
+                (StatusCode::BAD_GATEWAY, Some("invalid_response"), *what)
+            }
+            ExchangeError::Stale => (
+                StatusCode::BAD_GATEWAY,
+                Some("connect"),
+                "the model closed the connection without answering",
+            ),
+            ExchangeError::Connect(_) => (
+                StatusCode::BAD_GATEWAY,
+                Some("connect"),
+                "the model could not be reached",
+            ),
+        };
+        if let Some(reason) = reason {
+            self.shared.upstream_error(reason);
+            tracing::debug!(error = %e, "upstream exchange failed");
+        }
+        self.answer_error(status, message).await;
+    }
+
     /// Sends the request in `head` (head and whole body) and reads the answer's head. A kept-alive
     /// connection the model has visibly closed is replaced before anything is sent; an
     /// idempotent request that meets one closed meanwhile is sent once more, on a new one. Any
     /// other request is never sent twice (RFC 9110 §9.2.2: the model may have acted on it):
-    /// the client gets a 502 instead.
+    /// the client gets a 502 instead, or the model's answer if it gave one before closing.
     async fn exchange_whole(
         &mut self,
-        is_head: bool,
-        idempotent: bool,
+        request: &RequestHead,
     ) -> Result<(Upstream, ResponseHead), ExchangeError> {
         loop {
             let (upstream, reused) = self.upstream().await?;
@@ -383,14 +446,14 @@ impl Connection<'_> {
             } else {
                 (upstream, reused)
             };
-            let retry = reused && idempotent;
+            let retry = reused && request.idempotent;
             if upstream.stream.write_all(&self.head).await.is_err() {
                 if retry {
                     continue;
                 }
-                return Err(ExchangeError::Connect(io::ErrorKind::BrokenPipe.into()));
+                return self.early_answer(upstream, request).await;
             }
-            match self.read_response(&mut upstream, is_head).await {
+            match self.read_response(&mut upstream, request).await {
                 Err(ExchangeError::Stale) if retry => continue,
                 Err(e) => return Err(e),
                 Ok(response) => return Ok((upstream, response)),
@@ -398,57 +461,99 @@ impl Connection<'_> {
         }
     }
 
-    /// Sends the head, streams the body from the client as it comes, and reads the answer's
-    /// head.
+    /// Sends the head, streams the body from the client as it comes (each pause bounded by
+    /// `body_timeout`), and reads the answer's head (within `upstream_timeout` of the body's
+    /// end).
     async fn exchange_streamed(
         &mut self,
-        framing: Framing,
-        is_head: bool,
+        request: &RequestHead,
         copy: &mut BodyCopy,
     ) -> Result<(Upstream, ResponseHead), ExchangeError> {
         let (upstream, reused) = self.upstream().await?;
         // Nothing of it could be sent again: see whether the model closed the connection first.
-        let upstream = if reused && closed_by_peer(&upstream.stream) {
+        let mut upstream = if reused && closed_by_peer(&upstream.stream) {
             self.connect().await?
         } else {
             upstream
         };
-        let mut upstream = upstream;
         match pump(
             self.client,
             &mut self.input,
             &mut upstream.stream,
-            framing,
+            request.framing,
             &mut self.head,
             copy,
+            self.shared.limits.body_timeout,
         )
         .await
         {
             Ok(()) => {}
             Err(PumpError::Source) => return Err(ExchangeError::Client(None)),
             Err(PumpError::Chunk(e)) => return Err(ExchangeError::Client(Some(e))),
-            Err(PumpError::Sink) => {
-                return Err(ExchangeError::Connect(io::ErrorKind::BrokenPipe.into()));
+            Err(PumpError::Stalled { source: true }) => return Err(ExchangeError::ClientStalled),
+            Err(PumpError::Sink | PumpError::Stalled { source: false }) => {
+                *copy = BodyCopy::Off;
+                return self.early_answer(upstream, request).await;
             }
         }
-        let response = self.read_response(&mut upstream, is_head).await?;
+        let response = tokio::time::timeout(
+            self.shared.timeout,
+            self.read_response(&mut upstream, request),
+        )
+        .await
+        .unwrap_or(Err(ExchangeError::Timeout))?;
         Ok((upstream, response))
+    }
+
+    /// The model stopped taking the request before its end: what it answered, if it did (a 413
+    /// for a body too large, say), goes to the client, whose connection then closes (the rest
+    /// of its body was never read); otherwise the client gets a 502.
+    async fn early_answer(
+        &mut self,
+        mut upstream: Upstream,
+        request: &RequestHead,
+    ) -> Result<(Upstream, ResponseHead), ExchangeError> {
+        self.closing = true;
+        let answer = tokio::time::timeout(
+            self.shared.timeout,
+            self.read_response(&mut upstream, request),
+        )
+        .await;
+        match answer {
+            Ok(Ok(mut response)) => {
+                response.reusable = false;
+                Ok((upstream, response))
+            }
+            _ => Err(ExchangeError::Connect(io::ErrorKind::BrokenPipe.into())),
+        }
     }
 
     /// Reads the model's answer head, passing interim (1xx) answers on to the client.
     async fn read_response(
         &mut self,
         upstream: &mut Upstream,
-        is_head: bool,
+        request: &RequestHead,
     ) -> Result<ResponseHead, ExchangeError> {
         let mut received = false;
         loop {
             if !upstream.buf.is_empty() {
                 received = true;
-                match parse_response(&upstream.buf, is_head, self.closing, &mut self.out) {
-                    Parsed::Done(response) if (100..200).contains(&response.status) => {
-                        // Interim answers (100 Continue, 103 Early Hints) go straight on.
+                match parse_response(
+                    &upstream.buf,
+                    request.is_head,
+                    self.closing,
+                    request.upgrade,
+                    &mut self.out,
+                ) {
+                    Parsed::Done(response)
+                        if (100..200).contains(&response.status) && !response.switched =>
+                    {
+                        // Interim answers (100 Continue, 103 Early Hints) go straight on; a
+                        // 100 the tap already sent for `Expect` is not sent twice.
                         upstream.buf.advance(response.len);
+                        if response.status == 100 && request.expect_continue {
+                            continue;
+                        }
                         if self.client.write_all(&self.out).await.is_err() {
                             return Err(ExchangeError::Client(None));
                         }
@@ -456,7 +561,7 @@ impl Connection<'_> {
                     }
                     Parsed::Done(response) => return Ok(response),
                     Parsed::Partial => {}
-                    Parsed::Handoff | Parsed::Invalid(..) => {
+                    Parsed::Invalid(..) => {
                         return Err(ExchangeError::Invalid("the model's answer is not HTTP/1.1"));
                     }
                 }
@@ -472,6 +577,20 @@ impl Connection<'_> {
                 Ok(_) => {}
             }
         }
+    }
+
+    /// After a 101: the answer's head goes to the client, then bytes flow both ways as they
+    /// come (what either side sent early first) until one side closes.
+    async fn tunnel(&mut self, mut upstream: Upstream) {
+        if self.client.write_all(&self.out).await.is_err()
+            || upstream.stream.write_all(&self.input).await.is_err()
+            || self.client.write_all(&upstream.buf).await.is_err()
+        {
+            return;
+        }
+        self.input.clear();
+        upstream.buf.clear();
+        let _ = tokio::io::copy_bidirectional(self.client, &mut upstream.stream).await;
     }
 
     /// This connection's upstream connection, and whether it was kept from an earlier request.
@@ -502,9 +621,7 @@ impl Connection<'_> {
             status.canonical_reason().unwrap_or(""),
             body.len()
         );
-        if status.is_server_error() {
-            self.shared.count_answer(status.as_u16());
-        }
+        self.shared.count_answer(status.as_u16());
         let _ = self.client.write_all(head.as_bytes()).await;
         let _ = self.client.write_all(body.as_bytes()).await;
         let _ = self.client.shutdown().await;
@@ -521,6 +638,7 @@ fn closed_by_peer(stream: &TcpStream) -> bool {
 /// Moves a body of `framing` from `source` to `sink`: first what `buf` holds, then what
 /// `source` sends, until the body ends (bytes after it stay in `buf`). `prefix` (a re-written
 /// head) goes out with the first bytes; up to the copy's cap of the body's data is copied.
+/// Each read and each write may wait up to `stall` (`body_timeout`).
 async fn pump(
     source: &mut TcpStream,
     buf: &mut BytesMut,
@@ -528,6 +646,7 @@ async fn pump(
     framing: Framing,
     prefix: &mut Vec<u8>,
     copy: &mut BodyCopy,
+    stall: Duration,
 ) -> Result<(), PumpError> {
     let mut left = match framing {
         Framing::Length(n) => n,
@@ -556,26 +675,31 @@ async fn pump(
         };
         let written = if prefix.is_empty() {
             if take > 0 {
-                sink.write_all(&buf[..take]).await
+                tokio::time::timeout(stall, sink.write_all(&buf[..take])).await
             } else {
-                Ok(())
+                Ok(Ok(()))
             }
         } else {
             prefix.extend_from_slice(&buf[..take]);
-            let written = sink.write_all(prefix).await;
+            let written = tokio::time::timeout(stall, sink.write_all(prefix)).await;
             prefix.clear();
             written
         };
-        written.map_err(|_| PumpError::Sink)?;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(PumpError::Sink),
+            Err(_) => return Err(PumpError::Stalled { source: false }),
+        }
         buf.advance(take);
         if done {
             return Ok(());
         }
         buf.reserve(READ_CHUNK);
-        match source.read_buf(buf).await {
-            Ok(0) if framing == Framing::UntilClose => return Ok(()),
-            Ok(0) | Err(_) => return Err(PumpError::Source),
-            Ok(_) => {}
+        match tokio::time::timeout(stall, source.read_buf(buf)).await {
+            Ok(Ok(0)) if framing == Framing::UntilClose => return Ok(()),
+            Ok(Ok(0) | Err(_)) => return Err(PumpError::Source),
+            Ok(Ok(_)) => {}
+            Err(_) => return Err(PumpError::Stalled { source: true }),
         }
     }
 }
@@ -615,8 +739,13 @@ fn connection_tokens<'h>(
 }
 
 /// The body framing of `Transfer-Encoding` and `Content-Length` fields: `Ok(None)` when there
-/// are neither; `Err` for a length that is not one number.
-fn body_framing(headers: &[httparse::Header<'_>]) -> Result<Option<Framing>, &'static str> {
+/// are neither; `Err` for a length that is not one number. `strict` (requests) refuses a
+/// second length even when it is equal to the first (`Content-Length: 5, 5`); an answer may
+/// repeat its length.
+fn body_framing(
+    headers: &[httparse::Header<'_>],
+    strict: bool,
+) -> Result<Option<Framing>, &'static str> {
     let mut length: Option<u64> = None;
     let mut codings: Option<&[u8]> = None;
     let mut chunked_last = false;
@@ -636,10 +765,11 @@ fn body_framing(headers: &[httparse::Header<'_>]) -> Result<Option<Framing>, &'s
                     .ok()
                     .and_then(|v| v.parse().ok())
                     .ok_or("invalid content-length")?;
-                if length.is_some_and(|l| l != n) {
-                    return Err("conflicting content-length fields");
+                match length {
+                    Some(_) if strict => return Err("more than one content-length"),
+                    Some(l) if l != n => return Err("conflicting content-length fields"),
+                    _ => length = Some(n),
                 }
-                length = Some(n);
             }
         }
     }
@@ -660,14 +790,23 @@ fn content_type(headers: &[httparse::Header<'_>]) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Parses a request head at the start of `input` and writes it, as forwarded, into `head`
-/// (with `host` as the `Host` field when the request has none).
+/// Parses a request head at the start of `input` and writes it, as forwarded, into `head`.
+///
+/// What is forwarded is written from what was parsed: the request line in origin form, the
+/// fields but the hop-by-hop ones (and `Expect`, which the tap answers itself), one
+/// `Content-Length` with the parsed length, and `Host` from an absolute-form target (RFC 9112
+/// §3.2.2), or `host` (the model's) for an HTTP/1.0 request without one. Refused with 400:
+/// an HTTP/1.1 request with no `Host`, more than one, or one that is not `host[:port]`; more
+/// than one `Content-Length` value, even equal ones (as nginx); a `Transfer-Encoding` that does
+/// not end in `chunked`, or one beside `Content-Length` or in HTTP/1.0. `CONNECT` gets 405 (the
+/// tap forwards to one model, it tunnels nowhere), an expectation other than `100-continue`
+/// 417.
 fn parse_request(input: &[u8], head: &mut Vec<u8>, host: &str) -> Parsed<RequestHead> {
     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut fields);
     let len = match parsed.parse(input) {
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if input.len() >= MAX_HEAD => {
+        Ok(httparse::Status::Partial) if input.len() >= MAX_HEAD_BYTES => {
             return Parsed::Invalid(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "request head too large",
@@ -682,22 +821,55 @@ fn parse_request(input: &[u8], head: &mut Vec<u8>, host: &str) -> Parsed<Request
         }
         Err(_) => return Parsed::Invalid(StatusCode::BAD_REQUEST, "malformed request head"),
     };
-    let (Some(method), Some(target), Some(1)) = (parsed.method, parsed.path, parsed.version) else {
-        // HTTP/1.0 (or a head httparse left incomplete): the general path knows it.
-        return Parsed::Handoff;
-    };
-    let headers = &*parsed.headers;
-    if method == "CONNECT"
-        || headers.iter().any(|h| {
-            h.name.eq_ignore_ascii_case("upgrade") || h.name.eq_ignore_ascii_case("expect")
-        })
-    {
-        return Parsed::Handoff;
+    if len > MAX_HEAD_BYTES {
+        return Parsed::Invalid(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request head too large",
+        );
     }
+    let (Some(method), Some(target), Some(version)) = (parsed.method, parsed.path, parsed.version)
+    else {
+        return Parsed::Invalid(StatusCode::BAD_REQUEST, "malformed request head");
+    };
+    let http10 = version == 0;
+    if method == "CONNECT" {
+        return Parsed::Invalid(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "the tap forwards to the model and does not tunnel CONNECT",
+        );
+    }
+    let headers = &*parsed.headers;
     let mut named = Vec::new();
     let (close, _) = connection_tokens(headers, &mut named);
-    let framing = match body_framing(headers) {
+    // An upgrade counts only when `Connection` names it (RFC 9110 §7.8), and never in HTTP/1.0.
+    let upgrade = !http10
+        && named.iter().any(|n| n.eq_ignore_ascii_case(b"upgrade"))
+        && headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case("upgrade"));
+    let mut expect_continue = false;
+    for expect in headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("expect"))
+    {
+        if !expect
+            .value
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"100-continue")
+        {
+            return Parsed::Invalid(StatusCode::EXPECTATION_FAILED, "unsupported expectation");
+        }
+        // HTTP/1.0 clients do not wait for 100 Continue (RFC 9110 §10.1.1).
+        expect_continue = !http10;
+    }
+    let framing = match body_framing(headers, true) {
         Ok(None) => Framing::Empty,
+        Ok(Some(Framing::Chunked | Framing::UntilClose)) if http10 => {
+            return Parsed::Invalid(
+                StatusCode::BAD_REQUEST,
+                "transfer-encoding in an HTTP/1.0 request",
+            );
+        }
         Ok(Some(Framing::UntilClose)) => {
             return Parsed::Invalid(
                 StatusCode::BAD_REQUEST,
@@ -718,21 +890,78 @@ fn parse_request(input: &[u8], head: &mut Vec<u8>, host: &str) -> Parsed<Request
         Ok(Some(framing)) => framing,
         Err(message) => return Parsed::Invalid(StatusCode::BAD_REQUEST, message),
     };
+    let target_authority = absolute_authority(target);
+    let mut hosts = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("host"));
+    let host_field = hosts.next();
+    if hosts.next().is_some() {
+        return Parsed::Invalid(StatusCode::BAD_REQUEST, "more than one host field");
+    }
+    match host_field {
+        Some(field) if !valid_host(field.value) => {
+            return Parsed::Invalid(StatusCode::BAD_REQUEST, "invalid host field");
+        }
+        None if !http10 && target_authority.is_none() => {
+            return Parsed::Invalid(
+                StatusCode::BAD_REQUEST,
+                "an HTTP/1.1 request needs a host field",
+            );
+        }
+        _ => {}
+    }
     head.clear();
     head.extend_from_slice(method.as_bytes());
     head.push(b' ');
     push_origin_form(head, target);
-    head.extend_from_slice(b" HTTP/1.1\r\n");
-    let mut has_host = false;
+    // An HTTP/1.0 request goes on as HTTP/1.0, so that the answer is one its client can read
+    // (never chunked).
+    head.extend_from_slice(if http10 {
+        b" HTTP/1.0\r\n"
+    } else {
+        b" HTTP/1.1\r\n"
+    });
+    let mut length_written = false;
     for header in headers {
-        if hop_by_hop(header.name, &named) {
+        let name = header.name;
+        if name.eq_ignore_ascii_case("content-length") {
+            if !length_written {
+                // Beside a content-length, the framing is that length (0 is `Empty`).
+                let n = match framing {
+                    Framing::Length(n) => n,
+                    _ => 0,
+                };
+                push_field(head, name.as_bytes(), n.to_string().as_bytes());
+            }
+            length_written = true;
             continue;
         }
-        has_host |= header.name.eq_ignore_ascii_case("host");
-        push_field(head, header.name.as_bytes(), header.value);
+        if name.eq_ignore_ascii_case("host") {
+            match target_authority {
+                Some(authority) => push_field(head, name.as_bytes(), authority.as_bytes()),
+                None => push_field(head, name.as_bytes(), header.value),
+            }
+            continue;
+        }
+        if name.eq_ignore_ascii_case("expect") {
+            continue;
+        }
+        if upgrade && name.eq_ignore_ascii_case("upgrade") {
+            push_field(head, name.as_bytes(), header.value);
+            continue;
+        }
+        if hop_by_hop(name, &named) {
+            continue;
+        }
+        push_field(head, name.as_bytes(), header.value);
     }
-    if !has_host {
-        push_field(head, b"host", host.as_bytes());
+    match (host_field, target_authority) {
+        (None, Some(authority)) => push_field(head, b"host", authority.as_bytes()),
+        (None, None) => push_field(head, b"host", host.as_bytes()),
+        _ => {}
+    }
+    if upgrade {
+        push_field(head, b"connection", b"upgrade");
     }
     head.extend_from_slice(b"\r\n");
     Parsed::Done(RequestHead {
@@ -744,9 +973,43 @@ fn parse_request(input: &[u8], head: &mut Vec<u8>, host: &str) -> Parsed<Request
             method,
             "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "TRACE"
         ),
-        close,
+        // An HTTP/1.0 client's connection closes after its answer (`keep-alive` or not).
+        close: close || http10,
+        http10,
+        expect_continue,
+        upgrade,
         content_type: content_type(headers),
     })
+}
+
+/// The authority of an absolute-form target (`http://model:8080/path`), without user info.
+fn absolute_authority(target: &str) -> Option<&str> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let rest = &target[target.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    (!authority.is_empty()).then_some(authority)
+}
+
+/// Whether a `Host` value is `uri-host [":" port]` (RFC 9110 §7.2, RFC 3986 §3.2.2), or empty:
+/// a registered name (unreserved, percent-encoded and sub-delimiter characters) or a bracketed
+/// IP literal, then optionally `:` and digits. No user info, whitespace or path.
+fn valid_host(value: &[u8]) -> bool {
+    let (host, port) = match value.iter().rposition(|&b| b == b':') {
+        Some(at) if !value[at..].contains(&b']') => (&value[..at], &value[at + 1..]),
+        _ => (value, &b""[..]),
+    };
+    let host_ok = match host {
+        [b'[', literal @ .., b']'] => literal
+            .iter()
+            .all(|&b| b.is_ascii_hexdigit() || b":.vV".contains(&b)),
+        _ => host
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b)),
+    };
+    host_ok && port.iter().all(u8::is_ascii_digit)
 }
 
 fn push_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
@@ -780,36 +1043,39 @@ fn push_origin_form(out: &mut Vec<u8>, target: &str) {
 
 /// Parses a response head at the start of `input` (its body framing depends on whether the
 /// request was `HEAD`) and writes it into `out` as answered to the client: HTTP/1.1, without
-/// hop-by-hop fields (and without `Content-Length` beside `Transfer-Encoding`), with
-/// `connection: close` when `close` is set or the body runs until the model closes.
+/// hop-by-hop fields (and without `Content-Length` beside `Transfer-Encoding`; one length when
+/// the model repeated it), with `connection: close` when `close` is set or the body runs until
+/// the model closes. A 101 is accepted only when the request asked to `upgrade`; its `Upgrade`
+/// field goes on with `connection: upgrade`.
 fn parse_response(
     input: &[u8],
     is_head: bool,
     close: bool,
+    upgrade: bool,
     out: &mut Vec<u8>,
 ) -> Parsed<ResponseHead> {
     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Response::new(&mut fields);
     let len = match parsed.parse(input) {
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if input.len() < MAX_HEAD => return Parsed::Partial,
+        Ok(httparse::Status::Partial) if input.len() < MAX_HEAD_BYTES => return Parsed::Partial,
         _ => return Parsed::Invalid(StatusCode::BAD_GATEWAY, "malformed response head"),
     };
     let (Some(status), Some(version)) = (parsed.code, parsed.version) else {
         return Parsed::Invalid(StatusCode::BAD_GATEWAY, "malformed response head");
     };
-    if status == 101 {
-        // Switching protocols was not asked for on this path.
+    let switched = status == 101;
+    if switched && !upgrade {
         return Parsed::Invalid(StatusCode::BAD_GATEWAY, "unrequested protocol switch");
     }
     let headers = &*parsed.headers;
     let mut named = Vec::new();
     let (upstream_close, keep_alive) = connection_tokens(headers, &mut named);
-    let interim = (100..200).contains(&status);
-    let framing = if is_head || interim || status == 204 || status == 304 {
+    let interim = (100..200).contains(&status) && !switched;
+    let framing = if is_head || interim || switched || status == 204 || status == 304 {
         Framing::Empty
     } else {
-        match body_framing(headers) {
+        match body_framing(headers, false) {
             Ok(Some(framing)) => framing,
             Ok(None) => Framing::UntilClose,
             Err(_) => return Parsed::Invalid(StatusCode::BAD_GATEWAY, "invalid content-length"),
@@ -820,7 +1086,7 @@ fn parse_response(
     } else {
         keep_alive
     };
-    let close = !interim && (close || framing == Framing::UntilClose);
+    let close = !interim && !switched && (close || framing == Framing::UntilClose);
     let coded = headers
         .iter()
         .any(|h| h.name.eq_ignore_ascii_case("transfer-encoding"));
@@ -830,15 +1096,38 @@ fn parse_response(
     out.push(b' ');
     out.extend_from_slice(parsed.reason.unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
+    let mut length_written = false;
     for header in headers {
-        if hop_by_hop(header.name, &named)
-            || (coded && header.name.eq_ignore_ascii_case("content-length"))
-        {
+        let name = header.name;
+        if name.eq_ignore_ascii_case("content-length") {
+            if !coded && !length_written {
+                push_field(
+                    out,
+                    name.as_bytes(),
+                    header
+                        .value
+                        .trim_ascii()
+                        .split(|&b| b == b',')
+                        .next()
+                        .unwrap_or_default()
+                        .trim_ascii(),
+                );
+            }
+            length_written = true;
             continue;
         }
-        push_field(out, header.name.as_bytes(), header.value);
+        if switched && name.eq_ignore_ascii_case("upgrade") {
+            push_field(out, name.as_bytes(), header.value);
+            continue;
+        }
+        if hop_by_hop(name, &named) {
+            continue;
+        }
+        push_field(out, name.as_bytes(), header.value);
     }
-    if close {
+    if switched {
+        out.extend_from_slice(b"connection: upgrade\r\n");
+    } else if close {
         out.extend_from_slice(b"connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
@@ -846,8 +1135,9 @@ fn parse_response(
         len,
         status,
         framing,
-        reusable: persistent && framing != Framing::UntilClose,
+        reusable: persistent && !switched && framing != Framing::UntilClose,
         close,
+        switched,
         content_type: content_type(headers),
     })
 }

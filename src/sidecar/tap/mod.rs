@@ -8,9 +8,11 @@
 //! not answer in time a 504; the sidecar stays healthy either way. Responses stream back
 //! untouched (and, with `observe_responses`, are copied the same way, for prediction drift).
 //!
-//! Two paths forward: [`h1`], written for HTTP/1.1 inference traffic, takes every connection
-//! first; HTTP/1.0, HTTP/2, upgrades, `Expect` and `CONNECT` go on, from the request where they
-//! appear, to [`Tap::handle`] on hyper, which streams request bodies as they arrive.
+//! Two paths forward, by what the client speaks: [`h1`] takes every connection first and
+//! serves HTTP/1.1 and HTTP/1.0 (upgrades included); a connection that opens with the HTTP/2
+//! preface (gRPC, or any h2c client) goes to [`Tap::handle`] on hyper, which forwards each
+//! stream to the model over HTTP/2 as well (prior knowledge, one connection to the model per
+//! client connection, its streams multiplexed), trailers included.
 
 mod chunked;
 mod h1;
@@ -18,7 +20,7 @@ mod h1;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -26,16 +28,15 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::http2::SendRequest;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use prometheus_client::metrics::counter::Counter;
 
+use crate::http::{Admission, H2_KEEP_ALIVE, Limits, MAX_HEAD_BYTES};
 use crate::sidecar::ingest::queue::{Direction, Observation, Observer, Source};
 use crate::sidecar::metrics::{Metrics, ReasonLabels, TapLabels};
 
@@ -43,15 +44,14 @@ use crate::sidecar::metrics::{Metrics, ReasonLabels, TapLabels};
 pub type TapBody = BoxBody<Bytes, hyper::Error>;
 
 /// Headers that describe one hop, not the message (RFC 9110 §7.6.1): a proxy does not forward
-/// them.
-const HOP_BY_HOP: [&str; 8] = [
+/// them. (`Trailer` is not one: it announces the trailer fields, which are forwarded.)
+const HOP_BY_HOP: [&str; 7] = [
     "connection",
     "keep-alive",
     "proxy-connection",
     "proxy-authenticate",
     "proxy-authorization",
     "te",
-    "trailer",
     "upgrade",
 ];
 
@@ -62,35 +62,34 @@ const NOT_NAMEABLE: [&str; 3] = ["content-length", "transfer-encoding", "host"];
 
 /// The reasons of `drifttap_tap_upstream_errors_total`: the model could not be reached
 /// (`connect`, a 502), did not answer in time (`timeout`, a 504), answered with something that
-/// is not HTTP/1.1 (`invalid_response`, a 502), or broke off its answer's body (`aborted`: the
-/// client's connection is closed, the only way to tell it).
+/// is not HTTP (`invalid_response`, a 502: for an HTTP/2 client, a model that does not speak
+/// HTTP/2), or broke off its answer's body (`aborted`: the client's connection is closed, the
+/// only way to tell it).
 pub const UPSTREAM_ERROR_REASONS: [&str; 4] = ["connect", "timeout", "invalid_response", "aborted"];
 
-/// Idle upstream connections kept per host by the shared pool, which serves the requests a
-/// connection's own upstream connection cannot take (concurrent HTTP/2 streams): the model is
-/// one local process, so a small pool covers any concurrency while bounding file descriptors.
-const POOL_IDLE_PER_HOST: usize = 64;
+/// Concurrent streams an HTTP/2 client connection may open (hyper's default is 200; gRPC
+/// servers commonly allow 100 or more).
+const H2_MAX_STREAMS: u32 = 256;
 
 /// The tap for one model. Cloning is cheap (one reference count); [`Tap::for_connection`]
 /// gives each accepted client connection its own upstream connection.
 #[derive(Debug, Clone)]
 pub struct Tap {
     shared: Arc<Shared>,
-    /// This client connection's upstream connection.
-    upstream: Arc<Mutex<Upstream>>,
+    /// This client connection's HTTP/2 connection to the model, opened by its first stream.
+    upstream: Arc<tokio::sync::Mutex<Option<SendRequest<TeeBody>>>>,
 }
 
 #[derive(Debug)]
 struct Shared {
-    pool: Client<HttpConnector, TeeBody>,
     authority: http::uri::Authority,
     /// `host:port` of the model, the port defaulted from the scheme.
     connect_to: String,
-    /// The `Host` header for requests that come without one, made once.
-    host: Option<http::HeaderValue>,
     max_body_bytes: usize,
     observe_responses: bool,
+    /// `upstream_timeout`: from the end of a request to the beginning of its answer.
     timeout: Duration,
+    limits: Limits,
     observer: Observer,
     metrics: Arc<Metrics>,
     model: String,
@@ -99,47 +98,21 @@ struct Shared {
     requests_by_class: [Counter; 4],
 }
 
-/// A client connection's own upstream connection. An HTTP/1.1 client sends one request at a
-/// time on a connection, so one upstream connection per client connection forwards its
-/// requests in order without a pool checkout per request (as nginx's keep-alive upstreams
-/// do); a second request while the first is in flight (HTTP/2) goes through the shared pool.
-#[derive(Debug, Default)]
-enum Upstream {
-    #[default]
-    None,
-    Idle(SendRequest<TeeBody>),
-    Busy,
-}
-
-/// Empties a slot left busy on drop.
-struct Release<'a>(&'a Mutex<Upstream>);
-
-impl Drop for Release<'_> {
-    fn drop(&mut self) {
-        let mut slot = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if matches!(*slot, Upstream::Busy) {
-            *slot = Upstream::None;
-        }
-    }
-}
-
-/// Why the model was not reached.
+/// Why the model was not reached over HTTP/2.
 #[derive(Debug)]
 enum UpstreamError {
     Connect(std::io::Error),
+    /// The model did not take the HTTP/2 connection preface.
+    Handshake(hyper::Error),
     Http(hyper::Error),
-    Pool(hyper_util::client::legacy::Error),
 }
 
 impl std::fmt::Display for UpstreamError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             UpstreamError::Connect(e) => write!(f, "connect: {e}"),
+            UpstreamError::Handshake(e) => write!(f, "HTTP/2 handshake: {e}"),
             UpstreamError::Http(e) => write!(f, "{e}"),
-            UpstreamError::Pool(e) => write!(f, "{e}"),
         }
     }
 }
@@ -151,13 +124,6 @@ impl Tap {
         observer: Observer,
         metrics: Arc<Metrics>,
     ) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(config.upstream_timeout));
-        let pool = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(POOL_IDLE_PER_HOST)
-            .build(connector);
         let authority = config
             .upstream
             .authority()
@@ -175,24 +141,17 @@ impl Tap {
         let connect_to = format!(
             "{}:{}",
             authority.host(),
-            authority.port_u16().unwrap_or(
-                if config.upstream.scheme() == Some(&http::uri::Scheme::HTTPS) {
-                    443
-                } else {
-                    80
-                }
-            )
+            authority.port_u16().unwrap_or(80)
         );
         Tap {
             shared: Arc::new(Shared {
                 connect_to,
-                host: http::HeaderValue::from_str(authority.as_str()).ok(),
                 requests_by_class,
-                pool,
                 authority,
                 max_body_bytes: config.max_body_bytes,
                 observe_responses: config.observe_responses,
                 timeout: config.upstream_timeout,
+                limits: config.limits,
                 observer,
                 metrics,
                 model,
@@ -210,26 +169,56 @@ impl Tap {
         }
     }
 
-    /// Forwards one request to the model and its answer back.
+    /// Forwards one HTTP/2 stream to the model and its answer back: the head without
+    /// connection-specific fields (`te: trailers`, which gRPC needs, stays), the body and its
+    /// trailers frame by frame. `upstream_timeout` counts from the end of the request's body,
+    /// so a long upload or a client-streaming call is not cut short.
     pub async fn handle(self, request: Request<Incoming>) -> Response<TapBody> {
         let shared = &*self.shared;
         let (mut parts, body) = request.into_parts();
         let content_type = crate::http::content_type(&parts.headers);
-        let path = parts
-            .uri
-            .path_and_query()
-            .cloned()
-            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+        let trailers = parts
+            .headers
+            .get(http::header::TE)
+            .is_some_and(|te| te.as_bytes().eq_ignore_ascii_case(b"trailers"));
         strip_hop_by_hop(&mut parts.headers);
-        if !parts.headers.contains_key(http::header::HOST)
-            && let Some(host) = &shared.host
-        {
-            parts.headers.insert(http::header::HOST, host.clone());
+        if trailers {
+            parts
+                .headers
+                .insert(http::header::TE, http::HeaderValue::from_static("trailers"));
         }
-        // The model gets HTTP/1.1 whatever the client spoke to us, in origin form.
-        parts.version = http::Version::HTTP_11;
-        parts.uri = http::Uri::from(path);
+        // The stream's own authority (`:authority`, else `Host`), as an HTTP/1.1 request keeps
+        // its `Host`; the model's when the client sent neither.
+        let authority = parts
+            .uri
+            .authority()
+            .cloned()
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(http::header::HOST)
+                    .and_then(|h| http::uri::Authority::try_from(h.as_bytes()).ok())
+            })
+            .unwrap_or_else(|| shared.authority.clone());
+        let mut uri = http::uri::Parts::default();
+        uri.scheme = Some(http::uri::Scheme::HTTP);
+        uri.authority = Some(authority);
+        uri.path_and_query = Some(
+            parts
+                .uri
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+        );
+        match http::Uri::from_parts(uri) {
+            Ok(uri) => parts.uri = uri,
+            Err(_) => {
+                return self.answer(tap_error(StatusCode::BAD_REQUEST, "invalid request target"));
+            }
+        }
+        parts.version = http::Version::HTTP_2;
         let observed = shared.sample_exchange(!body.is_end_stream());
+        let (ended, request_ended) = oneshot::channel();
         let request_body = TeeBody::new(
             body,
             observed,
@@ -237,19 +226,34 @@ impl Tap {
             shared.observer.clone(),
             Direction::Request,
             content_type,
-        );
+        )
+        .signalling_end(ended);
         let forwarded = Request::from_parts(parts, request_body);
-        let response = match tokio::time::timeout(shared.timeout, self.forward(forwarded)).await {
-            Ok(Ok(response)) => response,
-            Ok(Err(e)) => {
-                self.upstream_error("connect");
-                tracing::debug!(error = %e, "upstream unreachable");
-                return self.answer(tap_error(
-                    StatusCode::BAD_GATEWAY,
-                    "the model could not be reached",
-                ));
-            }
-            Err(_) => {
+        let timeout = shared.timeout;
+        let deadline = async move {
+            // Also when the body broke off (the sender is then dropped).
+            let _ = request_ended.await;
+            tokio::time::sleep(timeout).await;
+        };
+        let response = tokio::select! {
+            response = self.forward(forwarded) => match response {
+                Ok(response) => response,
+                Err(e) => {
+                    let (reason, message) = match &e {
+                        UpstreamError::Handshake(_) => {
+                            ("invalid_response", "the model does not speak HTTP/2 (prior knowledge)")
+                        }
+                        UpstreamError::Http(e) if e.is_parse() => {
+                            ("invalid_response", "the model's answer is not HTTP/2")
+                        }
+                        _ => ("connect", "the model could not be reached"),
+                    };
+                    self.upstream_error(reason);
+                    tracing::debug!(error = %e, "upstream exchange failed");
+                    return self.answer(tap_error(StatusCode::BAD_GATEWAY, message));
+                }
+            },
+            () = deadline => {
                 self.upstream_error("timeout");
                 return self.answer(tap_error(
                     StatusCode::GATEWAY_TIMEOUT,
@@ -275,98 +279,65 @@ impl Tap {
         self.answer(Response::from_parts(parts, body))
     }
 
-    /// Sends `request` on this connection's upstream connection (opening one if there is none
-    /// or it was closed), or through the pool when that connection is busy.
+    /// Sends `request` on this client connection's HTTP/2 connection to the model, opening one
+    /// if there is none or it was closed. A request the closed connection never took is sent
+    /// once more on a new one (nothing of it reached the model).
     async fn forward(
         &self,
-        mut request: Request<TeeBody>,
+        request: Request<TeeBody>,
     ) -> Result<Response<Incoming>, UpstreamError> {
-        let taken = std::mem::replace(&mut *self.lock_upstream(), Upstream::Busy);
-        let taken = match taken {
-            Upstream::Idle(sender) => Some(sender),
-            Upstream::None => None,
-            Upstream::Busy => return self.through_pool(request).await,
-        };
-        // Cancelled (the upstream timeout, or the client went away) while holding the slot:
-        // free it, so the connection's next request opens a new upstream connection.
-        let _release = Release(&self.upstream);
-        if let Some(mut sender) = taken
+        let mut sender = self.sender(false).await?;
+        match sender.try_send_request(request).await {
+            Ok(response) => Ok(response),
+            Err(mut e) => match e.take_message() {
+                Some(unsent) => {
+                    let mut sender = self.sender(true).await?;
+                    sender
+                        .send_request(unsent)
+                        .await
+                        .map_err(UpstreamError::Http)
+                }
+                None => Err(UpstreamError::Http(e.into_error())),
+            },
+        }
+    }
+
+    /// The connection's sender, ready for a stream; a new connection when there is none, it
+    /// has closed, or `fresh` asks for one.
+    async fn sender(&self, fresh: bool) -> Result<SendRequest<TeeBody>, UpstreamError> {
+        let mut slot = self.upstream.lock().await;
+        if let Some(sender) = slot.as_mut()
+            && !fresh
+            && !sender.is_closed()
             && sender.ready().await.is_ok()
         {
-            match sender.try_send_request(request).await {
-                Ok(response) => {
-                    *self.lock_upstream() = Upstream::Idle(sender);
-                    return Ok(response);
-                }
-                // The model closed the kept-alive connection before it took the request:
-                // send it again on a new one.
-                Err(mut e) => match e.take_message() {
-                    Some(unsent) => request = unsent,
-                    None => {
-                        *self.lock_upstream() = Upstream::None;
-                        return Err(UpstreamError::Http(e.into_error()));
-                    }
-                },
-            }
+            return Ok(sender.clone());
         }
-        let sent = match self.connect().await {
-            Ok(mut sender) => match sender.send_request(request).await {
-                Ok(response) => Ok((sender, response)),
-                Err(e) => Err(UpstreamError::Http(e)),
-            },
-            Err(e) => Err(e),
-        };
-        match sent {
-            Ok((sender, response)) => {
-                *self.lock_upstream() = Upstream::Idle(sender);
-                Ok(response)
-            }
-            Err(e) => {
-                *self.lock_upstream() = Upstream::None;
-                Err(e)
-            }
-        }
+        *slot = None;
+        let sender = self.connect().await?;
+        *slot = Some(sender.clone());
+        Ok(sender)
     }
 
-    async fn through_pool(
-        &self,
-        mut request: Request<TeeBody>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
-        let mut uri = http::uri::Parts::default();
-        uri.scheme = Some(http::uri::Scheme::HTTP);
-        uri.authority = Some(self.shared.authority.clone());
-        uri.path_and_query = request.uri().path_and_query().cloned();
-        if let Ok(absolute) = http::Uri::from_parts(uri) {
-            *request.uri_mut() = absolute;
-        }
-        self.shared
-            .pool
-            .request(request)
-            .await
-            .map_err(UpstreamError::Pool)
-    }
-
-    /// Opens an upstream connection and starts driving it.
+    /// Opens an HTTP/2 connection to the model and starts driving it.
     async fn connect(&self) -> Result<SendRequest<TeeBody>, UpstreamError> {
         let stream = TcpStream::connect(&*self.shared.connect_to)
             .await
             .map_err(UpstreamError::Connect)?;
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .keep_alive_interval(H2_KEEP_ALIVE)
+            .keep_alive_timeout(H2_KEEP_ALIVE)
+            .max_header_list_size(MAX_HEAD_BYTES as u32)
+            .handshake(TokioIo::new(stream))
             .await
-            .map_err(UpstreamError::Http)?;
+            .map_err(UpstreamError::Handshake)?;
         tokio::spawn(async move {
             // Ends when the model closes it or this client connection's tap is dropped.
             let _ = connection.await;
         });
         Ok(sender)
-    }
-
-    fn lock_upstream(&self) -> std::sync::MutexGuard<'_, Upstream> {
-        // Held for a swap only, never across an await.
-        self.upstream
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn answer(&self, response: Response<TapBody>) -> Response<TapBody> {
@@ -409,9 +380,11 @@ impl Shared {
 }
 
 /// Serves the tap on `listener` until `shutdown` resolves, then lets the connections finish
-/// their current request (idle ones close at once) for up to `grace`.
+/// their current request (idle ones close at once) for up to `grace`. `admission` holds the
+/// connection budget; the timeouts are the tap's own ([`Limits`]).
 pub async fn serve(
     listener: TcpListener,
+    admission: Admission,
     tap: Tap,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
@@ -422,12 +395,14 @@ pub async fn serve(
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            stream = crate::http::accept(&listener) => {
+            admitted = admission.accept(&listener) => {
                 let tap = tap.for_connection();
                 let stopped = stopped.clone();
                 let alive = alive.clone();
                 tokio::spawn(async move {
+                    let (stream, permit) = admitted.into_parts();
                     serve_connection(tap, stream, stopped).await;
+                    drop(permit);
                     drop(alive);
                 });
             }
@@ -450,7 +425,7 @@ async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await.map(|_| ());
 }
 
-/// One client connection: the HTTP/1.1 path, then hyper if it hands the connection over.
+/// One client connection: the HTTP/1.x path, then, if the client speaks HTTP/2, hyper.
 async fn serve_connection(tap: Tap, mut stream: TcpStream, mut stopped: watch::Receiver<bool>) {
     let read = match h1::serve(&tap.shared, &mut stream, &mut stopped).await {
         h1::End::Closed => return,
@@ -460,9 +435,13 @@ async fn serve_connection(tap: Tap, mut stream: TcpStream, mut stopped: watch::R
         let tap = tap.clone();
         async move { Ok::<_, Infallible>(tap.handle(request).await) }
     });
-    let builder = crate::http::connection_builder(crate::http::HEADER_TIMEOUT);
-    let connection = builder
-        .serve_connection_with_upgrades(TokioIo::new(h1::Rewind::new(read, stream)), service);
+    let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(H2_KEEP_ALIVE))
+        .keep_alive_timeout(H2_KEEP_ALIVE)
+        .max_header_list_size(MAX_HEAD_BYTES as u32)
+        .max_concurrent_streams(H2_MAX_STREAMS)
+        .serve_connection(TokioIo::new(h1::Rewind::new(read, stream)), service);
     tokio::pin!(connection);
     tokio::select! {
         _ = connection.as_mut() => {}
@@ -567,6 +546,8 @@ impl BodyCopy {
 /// observer when the body ends. A body longer than the cap is forwarded whole and not observed.
 pub struct TeeBody {
     inner: Incoming,
+    /// Told when the body has ended (request bodies: the start of `upstream_timeout`).
+    ended: Option<oneshot::Sender<()>>,
     /// `Off` once handed over, or when the body broke off.
     copy: BodyCopy,
     observer: Observer,
@@ -593,6 +574,7 @@ impl TeeBody {
         let expected = inner.size_hint().lower().min(cap as u64) as usize;
         TeeBody {
             inner,
+            ended: None,
             copy: BodyCopy::new(observed, cap, expected),
             observer,
             direction,
@@ -600,7 +582,20 @@ impl TeeBody {
         }
     }
 
+    /// Tells `ended` when the body has ended (at once if it is empty).
+    fn signalling_end(mut self, ended: oneshot::Sender<()>) -> Self {
+        if self.inner.is_end_stream() {
+            let _ = ended.send(());
+        } else {
+            self.ended = Some(ended);
+        }
+        self
+    }
+
     fn finish(&mut self) {
+        if let Some(ended) = self.ended.take() {
+            let _ = ended.send(());
+        }
         std::mem::replace(&mut self.copy, BodyCopy::Off).offer(
             &self.observer,
             self.direction,

@@ -10,8 +10,17 @@ fn request(input: &str) -> (Parsed<RequestHead>, String) {
 }
 
 fn response(input: &str, is_head: bool, close: bool) -> (Parsed<ResponseHead>, String) {
+    upgrade_response(input, is_head, close, false)
+}
+
+fn upgrade_response(
+    input: &str,
+    is_head: bool,
+    close: bool,
+    upgrade: bool,
+) -> (Parsed<ResponseHead>, String) {
     let mut out = Vec::new();
-    let parsed = parse_response(input.as_bytes(), is_head, close, &mut out);
+    let parsed = parse_response(input.as_bytes(), is_head, close, upgrade, &mut out);
     (parsed, String::from_utf8(out).expect("a head is text"))
 }
 
@@ -102,8 +111,10 @@ fn methods_are_case_sensitive() {
 }
 
 #[test]
-fn a_request_without_host_gets_the_models_and_an_absolute_target_loses_its_authority() {
-    let (parsed, head) = request("GET http://proxy.example/v1/models?verbose HTTP/1.1\r\n\r\n");
+fn an_absolute_target_goes_on_in_origin_form_with_its_authority_as_host() {
+    // RFC 9112 §3.2.2: the target's authority replaces any Host field.
+    let (parsed, head) =
+        request("GET http://user@proxy.example/v1/models?verbose HTTP/1.1\r\nHost: other\r\n\r\n");
     assert!(matches!(
         parsed,
         Parsed::Done(RequestHead {
@@ -113,8 +124,10 @@ fn a_request_without_host_gets_the_models_and_an_absolute_target_loses_its_autho
     ));
     assert_eq!(
         head,
-        format!("GET /v1/models?verbose HTTP/1.1\r\nhost: {HOST}\r\n\r\n")
+        "GET /v1/models?verbose HTTP/1.1\r\nHost: proxy.example\r\n\r\n"
     );
+    let (_, head) = request("GET http://proxy.example:81 HTTP/1.1\r\n\r\n");
+    assert_eq!(head, "GET / HTTP/1.1\r\nhost: proxy.example:81\r\n\r\n");
     for (target, origin) in [
         ("/a?b", "/a?b"),
         ("/a?next=http://b/c", "/a?next=http://b/c"),
@@ -130,26 +143,88 @@ fn a_request_without_host_gets_the_models_and_an_absolute_target_loses_its_autho
 }
 
 #[test]
-fn request_framing_follows_rfc_9112() {
-    let framing = |fields: &str| match request(&format!("POST / HTTP/1.1\r\n{fields}\r\n")).0 {
-        Parsed::Done(head) => Ok(head.framing),
-        Parsed::Invalid(status, message) => Err((status, message)),
-        other => panic!("{fields}: {other:?}"),
+fn host_is_required_once_and_well_formed_in_http_1_1() {
+    let status = |input: &str| match request(input).0 {
+        Parsed::Done(_) => StatusCode::OK,
+        Parsed::Invalid(status, _) => status,
+        Parsed::Partial => panic!("{input}: partial"),
     };
+    for (input, expected) in [
+        ("GET / HTTP/1.1\r\nHost: model:8080\r\n\r\n", StatusCode::OK),
+        ("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", StatusCode::OK),
+        // An empty Host is what a client sends for a target without authority.
+        ("GET / HTTP/1.1\r\nHost:\r\n\r\n", StatusCode::OK),
+        ("GET / HTTP/1.1\r\n\r\n", StatusCode::BAD_REQUEST),
+        (
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: user@model\r\n\r\n",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: model/path\r\n\r\n",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: model:port\r\n\r\n",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: model:80:80\r\n\r\n",
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        assert_eq!(status(input), expected, "{input:?}");
+    }
+    // HTTP/1.0 needs no Host: the model's is added, and it goes on as HTTP/1.0.
+    let (parsed, head) = request("GET /v1/models HTTP/1.0\r\nAccept: */*\r\n\r\n");
+    assert!(matches!(
+        parsed,
+        Parsed::Done(RequestHead {
+            http10: true,
+            close: true,
+            ..
+        })
+    ));
+    assert_eq!(
+        head,
+        format!("GET /v1/models HTTP/1.0\r\nAccept: */*\r\nhost: {HOST}\r\n\r\n")
+    );
+}
+
+#[test]
+fn request_framing_follows_rfc_9112() {
+    let framing =
+        |fields: &str| match request(&format!("POST / HTTP/1.1\r\nHost: m\r\n{fields}\r\n")).0 {
+            Parsed::Done(head) => Ok(head.framing),
+            Parsed::Invalid(status, message) => Err((status, message)),
+            Parsed::Partial => panic!("{fields}: partial"),
+        };
     assert_eq!(framing(""), Ok(Framing::Empty));
     assert_eq!(framing("Content-Length: 0\r\n"), Ok(Framing::Empty));
     assert_eq!(framing("Content-Length: 7\r\n"), Ok(Framing::Length(7)));
-    // The same length twice, in one field or two, is one length.
-    assert_eq!(framing("Content-Length: 7, 7\r\n"), Ok(Framing::Length(7)));
-    assert_eq!(
-        framing("Content-Length: 7\r\nContent-Length: 7\r\n"),
-        Ok(Framing::Length(7))
-    );
     assert_eq!(
         framing("Transfer-Encoding: gzip, chunked\r\n"),
         Ok(Framing::Chunked)
     );
     for fields in [
+        // A second length, even an equal one, is refused (as nginx does), never forwarded.
+        "Content-Length: 7, 7\r\n",
+        "Content-Length: 7\r\nContent-Length: 7\r\n",
         "Content-Length: 7\r\nContent-Length: 8\r\n",
         "Content-Length: -1\r\n",
         "Content-Length: +7\r\n",
@@ -164,15 +239,118 @@ fn request_framing_follows_rfc_9112() {
 }
 
 #[test]
-fn requests_this_path_does_not_forward_go_to_the_general_path() {
-    for input in [
-        "GET / HTTP/1.0\r\n\r\n",
-        "CONNECT model:80 HTTP/1.1\r\nHost: model:80\r\n\r\n",
-        "GET /ws HTTP/1.1\r\nHost: m\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
-        "POST / HTTP/1.1\r\nHost: m\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
-    ] {
-        assert!(matches!(request(input).0, Parsed::Handoff), "{input}");
-    }
+fn connect_and_unknown_expectations_are_refused_and_100_continue_is_answered_here() {
+    let (parsed, _) = request("CONNECT model:80 HTTP/1.1\r\nHost: model:80\r\n\r\n");
+    assert!(matches!(
+        parsed,
+        Parsed::Invalid(StatusCode::METHOD_NOT_ALLOWED, _)
+    ));
+    let (parsed, _) =
+        request("POST / HTTP/1.1\r\nHost: m\r\nExpect: x-fast\r\nContent-Length: 2\r\n\r\n");
+    assert!(matches!(
+        parsed,
+        Parsed::Invalid(StatusCode::EXPECTATION_FAILED, _)
+    ));
+    let (parsed, head) =
+        request("POST / HTTP/1.1\r\nHost: m\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\n");
+    assert!(matches!(
+        parsed,
+        Parsed::Done(RequestHead {
+            expect_continue: true,
+            framing: Framing::Length(2),
+            ..
+        })
+    ));
+    assert_eq!(
+        head,
+        "POST / HTTP/1.1\r\nHost: m\r\nContent-Length: 2\r\n\r\n"
+    );
+    // HTTP/1.0 clients do not wait for 100 Continue.
+    let (parsed, _) =
+        request("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+    assert!(matches!(
+        parsed,
+        Parsed::Done(RequestHead {
+            expect_continue: false,
+            ..
+        })
+    ));
+    let (parsed, _) = request("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n");
+    assert!(matches!(
+        parsed,
+        Parsed::Invalid(StatusCode::BAD_REQUEST, _)
+    ));
+}
+
+#[test]
+fn an_upgrade_goes_on_with_its_fields_and_only_a_requested_one_is_switched() {
+    let (parsed, head) = request(
+        "GET /ws HTTP/1.1\r\nHost: m\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    assert!(matches!(
+        parsed,
+        Parsed::Done(RequestHead { upgrade: true, .. })
+    ));
+    assert_eq!(
+        head,
+        "GET /ws HTTP/1.1\r\nHost: m\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         connection: upgrade\r\n\r\n"
+    );
+    // Upgrade without `Connection: upgrade` is not an upgrade (RFC 9110 §7.8): both go.
+    let (parsed, head) = request("GET / HTTP/1.1\r\nHost: m\r\nUpgrade: websocket\r\n\r\n");
+    assert!(matches!(
+        parsed,
+        Parsed::Done(RequestHead { upgrade: false, .. })
+    ));
+    assert_eq!(head, "GET / HTTP/1.1\r\nHost: m\r\n\r\n");
+    let switch = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                  Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+    let (parsed, out) = upgrade_response(switch, false, false, true);
+    assert!(matches!(
+        parsed,
+        Parsed::Done(ResponseHead {
+            status: 101,
+            switched: true,
+            framing: Framing::Empty,
+            reusable: false,
+            ..
+        })
+    ));
+    assert_eq!(
+        out,
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nconnection: upgrade\r\n\r\n"
+    );
+    assert!(matches!(
+        response(switch, false, false).0,
+        Parsed::Invalid(StatusCode::BAD_GATEWAY, _)
+    ));
+}
+
+#[test]
+fn the_forwarded_length_and_trailer_fields_are_written_from_what_was_parsed() {
+    let (_, head) =
+        request("POST / HTTP/1.1\r\nHost: m\r\ncontent-length: 007\r\nTrailer: x-checksum\r\n\r\n");
+    assert_eq!(
+        head,
+        "POST / HTTP/1.1\r\nHost: m\r\ncontent-length: 7\r\nTrailer: x-checksum\r\n\r\n"
+    );
+    // An answer may repeat its length; the client gets it once.
+    let (parsed, out) = response(
+        "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\nok",
+        false,
+        false,
+    );
+    assert!(matches!(
+        parsed,
+        Parsed::Done(ResponseHead {
+            framing: Framing::Length(2),
+            ..
+        })
+    ));
+    assert_eq!(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
 }
 
 #[test]
@@ -185,7 +363,7 @@ fn an_incomplete_head_waits_and_a_bad_or_huge_one_is_answered() {
         request("POST /in fer HTTP/1.1\r\n\r\n").0,
         Parsed::Invalid(StatusCode::BAD_REQUEST, _)
     ));
-    let huge = format!("GET / HTTP/1.1\r\nx-big: {}", "a".repeat(MAX_HEAD));
+    let huge = format!("GET / HTTP/1.1\r\nx-big: {}", "a".repeat(MAX_HEAD_BYTES));
     assert!(matches!(
         request(&huge).0,
         Parsed::Invalid(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, _)
@@ -296,7 +474,7 @@ fn a_chunked_response_drops_a_content_length_beside_it() {
 }
 
 #[test]
-fn interim_answers_are_heads_of_their_own_and_a_protocol_switch_is_refused() {
+fn interim_answers_are_heads_of_their_own_and_a_bad_head_is_refused() {
     let (parsed, out) = response(
         "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n",
         false,
@@ -312,10 +490,6 @@ fn interim_answers_are_heads_of_their_own_and_a_protocol_switch_is_refused() {
         })
     ));
     assert_eq!(out, "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n");
-    assert!(matches!(
-        response("HTTP/1.1 101 Switching Protocols\r\n\r\n", false, false).0,
-        Parsed::Invalid(StatusCode::BAD_GATEWAY, _)
-    ));
     assert!(matches!(
         response("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false, false).0,
         Parsed::Invalid(StatusCode::BAD_GATEWAY, _)
@@ -339,12 +513,17 @@ mod arbitrary_input {
             Just("Transfer-Encoding".to_string()),
             Just("Host".to_string()),
             Just("Keep-Alive".to_string()),
+            Just("Expect".to_string()),
+            Just("Upgrade".to_string()),
             "[A-Za-z-]{1,12}",
         ];
         let value = prop_oneof![
             Just("close".to_string()),
             Just("chunked".to_string()),
             Just("keep-alive, x-a".to_string()),
+            Just("upgrade".to_string()),
+            Just("100-continue".to_string()),
+            Just("5, 5".to_string()),
             "[0-9]{1,22}",
             "[ -~]{0,16}",
         ];
@@ -384,16 +563,29 @@ mod arbitrary_input {
                 let mut again = httparse::Request::new(&mut fields);
                 let status = again.parse(&out).expect("the forwarded head parses");
                 prop_assert_eq!(status, httparse::Status::Complete(out.len()));
-                prop_assert_eq!(again.version, Some(1));
+                prop_assert_eq!(again.version, Some(if parsed.http10 { 0 } else { 1 }));
                 prop_assert_eq!(
                     again.method,
                     std::str::from_utf8(&input[..input.iter().position(|&b| b == b' ').expect("a method")]).ok()
                 );
                 for field in again.headers.iter() {
                     prop_assert!(
-                        !HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(field.name)),
+                        parsed.upgrade || !HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(field.name)),
                         "{} forwarded", field.name
                     );
+                }
+                // What the model gets is one request with the same framing, as the tap's own
+                // parser reads it again: one Host, at most one length.
+                let hosts = again.headers.iter().filter(|f| f.name.eq_ignore_ascii_case("host")).count();
+                prop_assert_eq!(hosts, 1);
+                let mut twice = Vec::new();
+                match parse_request(&out, &mut twice, HOST) {
+                    Parsed::Done(reparsed) => {
+                        prop_assert_eq!(reparsed.framing, parsed.framing);
+                        prop_assert_eq!(reparsed.len, out.len());
+                        prop_assert_eq!(twice, out);
+                    }
+                    other => prop_assert!(false, "the forwarded head is refused: {:?}", other),
                 }
             }
         }
@@ -403,7 +595,7 @@ mod arbitrary_input {
         fn arbitrary_bytes_never_panic_the_parsers(input in prop::collection::vec(any::<u8>(), 0..256), is_head: bool, close: bool) {
             let mut out = Vec::new();
             let _ = parse_request(&input, &mut out, HOST);
-            let _ = parse_response(&input, is_head, close, &mut out);
+            let _ = parse_response(&input, is_head, close, is_head, &mut out);
         }
     }
 }
