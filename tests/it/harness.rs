@@ -107,7 +107,29 @@ impl Service {
     /// Starts `drifttap ARGS` with `DRIFTTAP_LOG=info` and `env`, and waits (at most a
     /// minute) until it logs `serving`; `what` names it in the panic if it does not.
     pub fn start(what: &str, args: &[&str], env: &[(&str, &str)]) -> Service {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_drifttap"));
+        Service::start_limited(what, args, env, None)
+    }
+
+    /// As [`Service::start`], under a soft limit of `open_files` descriptors when given (a
+    /// container's usual default is 1 024), set by the shell that execs it.
+    pub fn start_limited(
+        what: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        open_files: Option<u64>,
+    ) -> Service {
+        let binary = env!("CARGO_BIN_EXE_drifttap");
+        let mut command = match open_files {
+            Some(limit) => {
+                let mut shell = Command::new("sh");
+                shell
+                    .arg("-c")
+                    .arg(format!("ulimit -Sn {limit} && exec \"$0\" \"$@\""))
+                    .arg(binary);
+                shell
+            }
+            None => Command::new(binary),
+        };
         command
             .args(args)
             .env("DRIFTTAP_LOG", "info")

@@ -64,6 +64,17 @@ impl Sidecar {
         flags: &[&str],
         env: &[(&str, &str)],
     ) -> Sidecar {
+        Sidecar::start_limited(reference, extra_yaml, flags, env, None)
+    }
+
+    /// As [`Sidecar::start_with`], under a soft limit of `open_files` descriptors.
+    pub fn start_limited(
+        reference: &str,
+        extra_yaml: &str,
+        flags: &[&str],
+        env: &[(&str, &str)],
+        open_files: Option<u64>,
+    ) -> Sidecar {
         let dir = TempDir::new(&format!("serve-{}", unique()));
         let config = dir.path("drifttap.yaml");
         std::fs::write(&config, format!("{CONFIG}{extra_yaml}")).expect("config written");
@@ -79,7 +90,7 @@ impl Sidecar {
             "127.0.0.1:0",
         ];
         args.extend_from_slice(flags);
-        let service = Service::start("sidecar", &args, env);
+        let service = Service::start_limited("sidecar", &args, env, open_files);
         Sidecar {
             admin: service.address("admin"),
             ingest: service.addresses.get("ingest").copied(),

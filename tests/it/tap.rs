@@ -21,7 +21,7 @@ use drifttap::sidecar::tap::Tap;
 
 /// A model that answers with what it received: method, path, a header, and the body length,
 /// after `delay`.
-async fn stub_model(delay: Duration) -> std::net::SocketAddr {
+pub(crate) async fn stub_model(delay: Duration) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     let handler = move |request: Request<hyper::body::Incoming>| async move {
@@ -63,7 +63,23 @@ async fn stub_model(delay: Duration) -> std::net::SocketAddr {
 }
 
 /// A tap in front of `upstream`; returns its address and the observation queue.
-async fn tap(upstream: &str, max_body_bytes: usize) -> (std::net::SocketAddr, Receiver) {
+pub(crate) async fn tap(upstream: &str, max_body_bytes: usize) -> (std::net::SocketAddr, Receiver) {
+    tap_with(
+        upstream,
+        max_body_bytes,
+        Duration::from_millis(500),
+        drifttap::http::Limits::default(),
+    )
+    .await
+}
+
+/// As [`tap`], with its `upstream_timeout` and limits.
+pub(crate) async fn tap_with(
+    upstream: &str,
+    max_body_bytes: usize,
+    upstream_timeout: Duration,
+    limits: drifttap::http::Limits,
+) -> (std::net::SocketAddr, Receiver) {
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(Metrics::register(&mut registry, "test"));
     let (observer, receiver) = queue(16, "credit".into(), metrics.clone());
@@ -72,15 +88,16 @@ async fn tap(upstream: &str, max_body_bytes: usize) -> (std::net::SocketAddr, Re
         upstream: upstream.parse().expect("uri"),
         max_body_bytes,
         observe_responses: false,
-        upstream_timeout: Duration::from_millis(500),
-        limits: drifttap::http::Limits::default(),
+        upstream_timeout,
+        limits,
     };
     let tap = Tap::new(&config, "credit".into(), observer, metrics);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
+    let admission = Admission::new("tap", limits, drifttap::http::ListenerStats::default());
     tokio::spawn(drifttap::sidecar::tap::serve(
         listener,
-        Admission::with_defaults("tap"),
+        admission,
         tap,
         std::future::pending(),
         Duration::ZERO,
@@ -291,7 +308,7 @@ where
 
 /// Writes `request` on a new connection to `address` and reads until `done` holds for what
 /// came back (or the tap closes the connection).
-async fn raw_exchange(
+pub(crate) async fn raw_exchange(
     address: std::net::SocketAddr,
     request: &[u8],
     done: impl Fn(&str) -> bool,

@@ -42,6 +42,14 @@ fn main() -> ExitCode {
         _ if serving => "info",
         _ => "warn",
     });
+    if serving {
+        // Every proxied connection holds two descriptors; the usual soft limit (1 024) is a
+        // few hundred connections.
+        match drifttap::http::raise_open_files_limit() {
+            Ok(limit) => tracing::debug!(limit, "open files limit"),
+            Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
+        }
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

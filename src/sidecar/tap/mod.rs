@@ -177,6 +177,17 @@ impl Tap {
         let shared = &*self.shared;
         let (mut parts, body) = request.into_parts();
         let content_type = crate::http::content_type(&parts.headers);
+        let grpc = content_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with("application/grpc"));
+        let fail = |status, message| {
+            self.shared.count_answer(u16::from(status));
+            if grpc {
+                grpc_error(status, message)
+            } else {
+                tap_error(status, message)
+            }
+        };
         let trailers = parts
             .headers
             .get(http::header::TE)
@@ -212,9 +223,7 @@ impl Tap {
         );
         match http::Uri::from_parts(uri) {
             Ok(uri) => parts.uri = uri,
-            Err(_) => {
-                return self.answer(tap_error(StatusCode::BAD_REQUEST, "invalid request target"));
-            }
+            Err(_) => return fail(StatusCode::BAD_REQUEST, "invalid request target"),
         }
         parts.version = http::Version::HTTP_2;
         let observed = shared.sample_exchange(!body.is_end_stream());
@@ -240,25 +249,24 @@ impl Tap {
                 Ok(response) => response,
                 Err(e) => {
                     let (reason, message) = match &e {
-                        UpstreamError::Handshake(_) => {
-                            ("invalid_response", "the model does not speak HTTP/2 (prior knowledge)")
+                        UpstreamError::Connect(_) => ("connect", "the model could not be reached"),
+                        UpstreamError::Http(e) if e.is_closed() || e.is_canceled() => {
+                            ("connect", "the model closed the connection without answering")
                         }
-                        UpstreamError::Http(e) if e.is_parse() => {
-                            ("invalid_response", "the model's answer is not HTTP/2")
-                        }
-                        _ => ("connect", "the model could not be reached"),
+                        // The connection opened, and what came back was not HTTP/2.
+                        UpstreamError::Handshake(_) | UpstreamError::Http(_) => (
+                            "invalid_response",
+                            "the model's answer is not HTTP/2 (does it speak HTTP/2 with prior knowledge?)",
+                        ),
                     };
                     self.upstream_error(reason);
                     tracing::debug!(error = %e, "upstream exchange failed");
-                    return self.answer(tap_error(StatusCode::BAD_GATEWAY, message));
+                    return fail(StatusCode::BAD_GATEWAY, message);
                 }
             },
             () = deadline => {
                 self.upstream_error("timeout");
-                return self.answer(tap_error(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "the model did not answer in time",
-                ));
+                return fail(StatusCode::GATEWAY_TIMEOUT, "the model did not answer in time");
             }
         };
         let (mut parts, body) = response.into_parts();
@@ -484,6 +492,32 @@ fn tap_error(status: StatusCode, message: &str) -> Response<TapBody> {
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
+    response
+}
+
+/// An error of the tap's own to a gRPC call: a trailers-only answer (HTTP 200, the status in
+/// `grpc-status`), as gRPC clients read errors; the HTTP status maps as gRPC's own mapping
+/// does (502 → UNAVAILABLE, 504 → DEADLINE_EXCEEDED; 400 → INVALID_ARGUMENT).
+fn grpc_error(status: StatusCode, message: &str) -> Response<TapBody> {
+    let code = match status {
+        StatusCode::GATEWAY_TIMEOUT => "4",
+        StatusCode::BAD_REQUEST => "3",
+        _ => "14",
+    };
+    let mut response = Response::new(
+        http_body_util::Empty::new()
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/grpc"),
+    );
+    headers.insert("grpc-status", http::HeaderValue::from_static(code));
+    if let Ok(message) = http::HeaderValue::from_str(&format!("drifttap tap: {message}")) {
+        headers.insert("grpc-message", message);
+    }
     response
 }
 
