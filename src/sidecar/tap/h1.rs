@@ -982,6 +982,51 @@ fn parse_request(input: &[u8], head: &mut Vec<u8>, host: &str) -> Parsed<Request
     })
 }
 
+/// How the body after a forwarded request head is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFraming {
+    Empty,
+    Length(u64),
+    Chunked,
+}
+
+/// What the tap does with the request head at the start of some bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadDecision {
+    /// More bytes are needed.
+    Partial,
+    /// Forwarded: the head's `len` bytes become `head`, and the body follows by `framing`.
+    Forward {
+        len: usize,
+        head: Vec<u8>,
+        framing: BodyFraming,
+    },
+    /// Answered with `status` and never forwarded.
+    Refuse { status: u16, reason: &'static str },
+}
+
+/// What the tap does with the request head at the start of `input`, `model_host` standing in
+/// for the model's address.
+pub fn request_head(input: &[u8], model_host: &str) -> HeadDecision {
+    let mut head = Vec::new();
+    match parse_request(input, &mut head, model_host) {
+        Parsed::Partial => HeadDecision::Partial,
+        Parsed::Invalid(status, reason) => HeadDecision::Refuse {
+            status: status.as_u16(),
+            reason,
+        },
+        Parsed::Done(request) => HeadDecision::Forward {
+            len: request.len,
+            head,
+            framing: match request.framing {
+                Framing::Length(n) => BodyFraming::Length(n),
+                Framing::Chunked => BodyFraming::Chunked,
+                Framing::Empty | Framing::UntilClose => BodyFraming::Empty,
+            },
+        },
+    }
+}
+
 /// The authority of an absolute-form target (`http://model:8080/path`), without user info.
 fn absolute_authority(target: &str) -> Option<&str> {
     if target.starts_with('/') {

@@ -17,6 +17,14 @@
 mod chunked;
 mod h1;
 
+/// The HTTP/1.x path's decisions on the wire, as pure functions: what the tap would forward for
+/// a request head, and where a chunked body ends. For fuzzing and conformance checks; the
+/// proxy itself uses the same code.
+pub mod wire {
+    pub use super::chunked::{ChunkError, Chunked};
+    pub use super::h1::{BodyFraming, HeadDecision, request_head};
+}
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
