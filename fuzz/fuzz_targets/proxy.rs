@@ -109,7 +109,13 @@ fn reference_chunked(body: &[u8]) -> Option<(usize, Vec<u8>)> {
                 if trailer.is_empty() {
                     return Some((at, data));
                 }
-                if trailer.iter().any(|&b| b < b' ' && b != b'\t' || b == 0x7f) {
+                // A field line: a token, `:`, a value without control characters.
+                let colon = trailer.iter().position(|&b| b == b':')?;
+                let token = |b: &u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(b);
+                if colon == 0
+                    || !trailer[..colon].iter().all(token)
+                    || trailer[colon..].iter().any(|&b| b < b' ' && b != b'\t' || b == 0x7f)
+                {
                     return None;
                 }
             }

@@ -26,7 +26,10 @@ enum State {
     DataLf,
     /// At the start of a trailer line, or of the final CRLF.
     TrailerStart,
-    /// In a trailer field line, up to CR.
+    /// In a trailer field line's name, up to `:` (a trailer line is a field line, RFC 9112
+    /// §7.1.2: a request placed where the trailers are is refused, not passed on as one).
+    TrailerName,
+    /// In a trailer field line's value, up to CR.
     Trailer,
     /// The LF of a trailer line.
     TrailerLf,
@@ -126,7 +129,12 @@ impl Chunked {
                 },
                 State::TrailerStart => match byte {
                     b'\r' => State::EndLf,
-                    b'\t' | b' '..=b'~' | 0x80.. => State::Trailer,
+                    _ if tchar(byte) => State::TrailerName,
+                    _ => return Err(ChunkError::TrailerLine),
+                },
+                State::TrailerName => match byte {
+                    b':' => State::Trailer,
+                    _ if tchar(byte) => State::TrailerName,
                     _ => return Err(ChunkError::TrailerLine),
                 },
                 State::Trailer => match byte {
@@ -156,6 +164,11 @@ impl Chunked {
     pub fn is_done(&self) -> bool {
         self.state == State::Done
     }
+}
+
+/// A character of a token (RFC 9110 §5.6.2): a field name's.
+fn tchar(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
 }
 
 fn hex(byte: u8) -> Option<u8> {
@@ -214,6 +227,13 @@ mod tests {
             (b"5;a\rb\r\nhello", ChunkError::SizeLine),
             (b"0\r\nx: \x01\r\n\r\n", ChunkError::TrailerLine),
             (b"0\r\n\x00\r\n\r\n", ChunkError::TrailerLine),
+            // A request where the trailers are is not a field line.
+            (
+                b"0\r\nGET /smuggled HTTP/1.1\r\nHost: m\r\n\r\n",
+                ChunkError::TrailerLine,
+            ),
+            (b"0\r\nx-sum 1\r\n\r\n", ChunkError::TrailerLine),
+            (b"0\r\n: 1\r\n\r\n", ChunkError::TrailerLine),
         ] {
             assert_eq!(
                 decode(body),

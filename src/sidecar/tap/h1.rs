@@ -902,7 +902,8 @@ fn parse_request(input: &[u8], head: &mut Vec<u8>, host: &str) -> Parsed<Request
         Some(field) if !valid_host(field.value) => {
             return Parsed::Invalid(StatusCode::BAD_REQUEST, "invalid host field");
         }
-        None if !http10 && target_authority.is_none() => {
+        // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400, absolute form or not.
+        None if !http10 => {
             return Parsed::Invalid(
                 StatusCode::BAD_REQUEST,
                 "an HTTP/1.1 request needs a host field",
