@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -63,6 +64,19 @@ pub struct ListenerStats {
     pub accept_errors: Counter,
     /// Connections open now.
     pub open: Gauge,
+}
+
+impl ListenerStats {
+    /// The series labelled `labels` of an accept-errors family and an open-connections family.
+    pub fn of<L>(accept_errors: &Family<L, Counter>, open: &Family<L, Gauge>, labels: &L) -> Self
+    where
+        L: Clone + std::hash::Hash + Eq,
+    {
+        ListenerStats {
+            accept_errors: accept_errors.get_or_create(labels).clone(),
+            open: open.get_or_create(labels).clone(),
+        }
+    }
 }
 
 /// Admits connections to one listener within its budget.
@@ -172,6 +186,24 @@ impl<S> Quiet<S> {
         self.deadline.as_mut().reset(Instant::now() + self.quiet);
     }
 
+    /// A write's outcome: bytes written restart the quiet time, `Pending` may end it.
+    fn wrote(
+        &mut self,
+        cx: &mut Context<'_>,
+        written: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        match written {
+            Poll::Ready(Ok(n)) => {
+                if n > 0 {
+                    self.moved();
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => self.pending(cx),
+        }
+    }
+
     /// `Pending` from the stream: an error if the quiet time is up.
     fn pending<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
         match self.deadline.as_mut().poll(cx) {
@@ -209,16 +241,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Quiet<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.inner).poll_write(cx, buf) {
-            Poll::Ready(Ok(n)) => {
-                if n > 0 {
-                    self.moved();
-                }
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => self.pending(cx),
-        }
+        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.wrote(cx, written)
     }
 
     fn poll_write_vectored(
@@ -226,16 +250,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Quiet<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
-            Poll::Ready(Ok(n)) => {
-                if n > 0 {
-                    self.moved();
-                }
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => self.pending(cx),
-        }
+        let written = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.wrote(cx, written)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -141,10 +141,7 @@ impl RetrainerMetrics {
         let labels = ListenerLabels {
             listener: listener.into(),
         };
-        crate::http::ListenerStats {
-            accept_errors: self.accept_errors.get_or_create(&labels).clone(),
-            open: self.connections.get_or_create(&labels).clone(),
-        }
+        crate::http::ListenerStats::of(&self.accept_errors, &self.connections, &labels)
     }
 
     /// Creates and registers every family, each closed label set at zero.

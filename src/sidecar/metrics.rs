@@ -233,10 +233,7 @@ impl Metrics {
             model: model.into(),
             listener: listener.into(),
         };
-        crate::http::ListenerStats {
-            accept_errors: self.accept_errors.get_or_create(&labels).clone(),
-            open: self.connections.get_or_create(&labels).clone(),
-        }
+        crate::http::ListenerStats::of(&self.accept_errors, &self.connections, &labels)
     }
 
     /// Creates the series of every closed label set at zero, so that `rate()` and the alert

@@ -120,28 +120,44 @@ async fn grpc_model() -> std::net::SocketAddr {
     address
 }
 
-/// A tonic client to `address` over HTTP/2 with prior knowledge, as gRPC clients connect.
-fn grpc_client(
-    address: std::net::SocketAddr,
-) -> tonic::client::Grpc<
+type GrpcClient = tonic::client::Grpc<
     Client<hyper_util::client::legacy::connect::HttpConnector, tonic::body::Body>,
-> {
+>;
+
+/// A tonic client to a tap in front of `model`, over HTTP/2 with prior knowledge as gRPC
+/// clients connect, ready for its first call.
+async fn client_through_tap(model: std::net::SocketAddr) -> GrpcClient {
+    let (tap, _observed) = crate::tap::tap(&format!("http://{model}"), 1 << 20).await;
     let client = Client::builder(TokioExecutor::new())
         .http2_only(true)
         .build_http::<tonic::body::Body>();
-    let origin = format!("http://{address}").parse().expect("origin");
-    tonic::client::Grpc::with_origin(client, origin)
+    let origin = format!("http://{tap}").parse().expect("origin");
+    let mut client = tonic::client::Grpc::with_origin(client, origin);
+    client
+        .ready()
+        .await
+        .expect("the tap accepts the connection");
+    client
+}
+
+/// A unary `Echo/Unary` call.
+async fn unary(
+    client: &mut GrpcClient,
+    request: Request<EchoRequest>,
+) -> Result<Response<EchoReply>, Status> {
+    client
+        .unary(
+            request,
+            http::uri::PathAndQuery::from_static(UNARY),
+            ProstCodec::<EchoRequest, EchoReply>::default(),
+        )
+        .await
 }
 
 #[tokio::test]
 async fn unary_and_server_streaming_calls_pass_with_metadata_and_trailers() {
     let model = grpc_model().await;
-    let (tap, _observed) = crate::tap::tap(&format!("http://{model}"), 1 << 20).await;
-    let mut client = grpc_client(tap);
-    client
-        .ready()
-        .await
-        .expect("the tap accepts the connection");
+    let mut client = client_through_tap(model).await;
 
     let mut request = Request::new(EchoRequest {
         message: "hello".into(),
@@ -150,12 +166,7 @@ async fn unary_and_server_streaming_calls_pass_with_metadata_and_trailers() {
     request
         .metadata_mut()
         .insert("x-tenant", "acme".parse().expect("ascii"));
-    let response = client
-        .unary(
-            request,
-            http::uri::PathAndQuery::from_static(UNARY),
-            ProstCodec::<EchoRequest, EchoReply>::default(),
-        )
+    let response = unary(&mut client, request)
         .await
         .expect("the unary call succeeds through the tap");
     assert_eq!(
@@ -226,18 +237,8 @@ async fn a_model_without_http2_is_unavailable_to_grpc_clients() {
             });
         }
     });
-    let (tap, _observed) = crate::tap::tap(&format!("http://{model}"), 1 << 20).await;
-    let mut client = grpc_client(tap);
-    client
-        .ready()
-        .await
-        .expect("the tap accepts the connection");
-    let status = client
-        .unary(
-            Request::new(EchoRequest::default()),
-            http::uri::PathAndQuery::from_static(UNARY),
-            ProstCodec::<EchoRequest, EchoReply>::default(),
-        )
+    let mut client = client_through_tap(model).await;
+    let status = unary(&mut client, Request::new(EchoRequest::default()))
         .await
         .expect_err("the model cannot take the call");
     // A gRPC error of the tap's own, as gRPC's HTTP mapping has it: a 502 is UNAVAILABLE.

@@ -28,17 +28,29 @@ async fn read_to_close(stream: &mut TcpStream) -> String {
     }
 }
 
-fn limits(change: impl FnOnce(&mut Limits)) -> Limits {
+/// A tap with a cap of `max_body_bytes`, `upstream_timeout` and the default limits as
+/// `change` leaves them, in front of a stub model.
+async fn tap_limited(
+    max_body_bytes: usize,
+    upstream_timeout: Duration,
+    change: impl FnOnce(&mut Limits),
+) -> std::net::SocketAddr {
+    let model = stub_model(Duration::ZERO).await;
     let mut limits = Limits::default();
     change(&mut limits);
-    limits
+    let (tap, _) = tap_with(
+        &format!("http://{model}"),
+        max_body_bytes,
+        upstream_timeout,
+        limits,
+    )
+    .await;
+    tap
 }
 
 #[tokio::test]
 async fn a_head_sent_too_slowly_gets_408_and_a_silent_connection_is_closed() {
-    let model = stub_model(Duration::ZERO).await;
-    let limits = limits(|l| l.header_timeout = SHORT);
-    let (tap, _) = tap_with(&format!("http://{model}"), 1024, SHORT * 4, limits).await;
+    let tap = tap_limited(1024, SHORT * 4, |l| l.header_timeout = SHORT).await;
     let mut slow = TcpStream::connect(tap).await.expect("connect");
     slow.write_all(b"POST /v1/models/m:predict HTTP/1.1\r\nHost: m\r\n")
         .await
@@ -55,9 +67,7 @@ async fn a_head_sent_too_slowly_gets_408_and_a_silent_connection_is_closed() {
 
 #[tokio::test]
 async fn a_kept_alive_connection_idle_past_idle_timeout_is_closed() {
-    let model = stub_model(Duration::ZERO).await;
-    let limits = limits(|l| l.idle_timeout = SHORT);
-    let (tap, _) = tap_with(&format!("http://{model}"), 1024, SHORT * 4, limits).await;
+    let tap = tap_limited(1024, SHORT * 4, |l| l.idle_timeout = SHORT).await;
     let mut client = TcpStream::connect(tap).await.expect("connect");
     client
         .write_all(b"GET /v2/health/ready HTTP/1.1\r\nHost: m\r\n\r\n")
@@ -73,17 +83,9 @@ async fn a_kept_alive_connection_idle_past_idle_timeout_is_closed() {
 
 #[tokio::test]
 async fn a_body_that_stalls_past_body_timeout_gets_408() {
-    let model = stub_model(Duration::ZERO).await;
-    let limits = limits(|l| l.body_timeout = SHORT);
     for max_body_bytes in [1024, 4] {
         // Read whole (fits the cap) and streamed (over it) alike.
-        let (tap, _) = tap_with(
-            &format!("http://{model}"),
-            max_body_bytes,
-            SHORT * 4,
-            limits,
-        )
-        .await;
+        let tap = tap_limited(max_body_bytes, SHORT * 4, |l| l.body_timeout = SHORT).await;
         let mut client = TcpStream::connect(tap).await.expect("connect");
         client
             .write_all(b"POST /infer HTTP/1.1\r\nHost: m\r\nContent-Length: 10\r\n\r\n{\"a\"")
@@ -101,10 +103,11 @@ async fn a_body_that_stalls_past_body_timeout_gets_408() {
 async fn a_steady_upload_longer_than_upstream_timeout_is_answered() {
     // upstream_timeout counts from the end of the request: an upload that keeps coming for
     // four times as long is not cut short (body_timeout bounds each pause).
-    let model = stub_model(Duration::ZERO).await;
-    let limits = limits(|l| l.body_timeout = Duration::from_secs(5));
     let upstream_timeout = Duration::from_millis(200);
-    let (tap, _) = tap_with(&format!("http://{model}"), 16, upstream_timeout, limits).await;
+    let tap = tap_limited(16, upstream_timeout, |l| {
+        l.body_timeout = Duration::from_secs(5)
+    })
+    .await;
     let mut client = TcpStream::connect(tap).await.expect("connect");
     client
         .write_all(b"POST /upload HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: chunked\r\n\r\n")
@@ -132,9 +135,7 @@ async fn a_steady_upload_longer_than_upstream_timeout_is_answered() {
 
 #[tokio::test]
 async fn connections_over_max_connections_wait_for_a_free_place() {
-    let model = stub_model(Duration::ZERO).await;
-    let limits = limits(|l| l.max_connections = 1);
-    let (tap, _) = tap_with(&format!("http://{model}"), 1024, SHORT * 4, limits).await;
+    let tap = tap_limited(1024, SHORT * 4, |l| l.max_connections = 1).await;
     let first = TcpStream::connect(tap).await.expect("connect");
     // Let the tap admit the first before the second arrives.
     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -738,14 +738,15 @@ fn connection_tokens<'h>(
     (close, keep_alive)
 }
 
-/// The body framing of `Transfer-Encoding` and `Content-Length` fields: `Ok(None)` when there
-/// are neither; `Err` for a length that is not one number. `strict` (requests) refuses a
+/// The body framing of `Transfer-Encoding` and `Content-Length` fields (`None` when there are
+/// neither), and the length the fields declare, which is what a forwarded head carries; `Err`
+/// for a length that is not one number. `strict` (requests) refuses a
 /// second length even when it is equal to the first (`Content-Length: 5, 5`); an answer may
 /// repeat its length.
 fn body_framing(
     headers: &[httparse::Header<'_>],
     strict: bool,
-) -> Result<Option<Framing>, &'static str> {
+) -> Result<(Option<Framing>, Option<u64>), &'static str> {
     let mut length: Option<u64> = None;
     let mut codings: Option<&[u8]> = None;
     let mut chunked_last = false;
@@ -773,13 +774,14 @@ fn body_framing(
             }
         }
     }
-    Ok(match (codings, length) {
+    let framing = match (codings, length) {
         (Some(_), _) if chunked_last => Some(Framing::Chunked),
         (Some(_), _) => Some(Framing::UntilClose),
         (None, Some(0)) => Some(Framing::Empty),
         (None, Some(n)) => Some(Framing::Length(n)),
         (None, None) => None,
-    })
+    };
+    Ok((framing, length))
 }
 
 fn content_type(headers: &[httparse::Header<'_>]) -> Option<String> {
@@ -862,33 +864,32 @@ fn parse_request(input: &[u8], head: &mut Vec<u8>, host: &str) -> Parsed<Request
         // HTTP/1.0 clients do not wait for 100 Continue (RFC 9110 §10.1.1).
         expect_continue = !http10;
     }
-    let framing = match body_framing(headers, true) {
-        Ok(None) => Framing::Empty,
-        Ok(Some(Framing::Chunked | Framing::UntilClose)) if http10 => {
+    let (framing, length) = match body_framing(headers, true) {
+        Ok(declared) => declared,
+        Err(message) => return Parsed::Invalid(StatusCode::BAD_REQUEST, message),
+    };
+    let framing = match framing {
+        None => Framing::Empty,
+        Some(Framing::Chunked | Framing::UntilClose) if http10 => {
             return Parsed::Invalid(
                 StatusCode::BAD_REQUEST,
                 "transfer-encoding in an HTTP/1.0 request",
             );
         }
-        Ok(Some(Framing::UntilClose)) => {
+        Some(Framing::UntilClose) => {
             return Parsed::Invalid(
                 StatusCode::BAD_REQUEST,
                 "a request's transfer-encoding must end in chunked",
             );
         }
-        Ok(Some(Framing::Chunked))
-            if headers
-                .iter()
-                .any(|h| h.name.eq_ignore_ascii_case("content-length")) =>
-        {
+        Some(Framing::Chunked) if length.is_some() => {
             // Two framings: a message two parsers can split differently.
             return Parsed::Invalid(
                 StatusCode::BAD_REQUEST,
                 "both transfer-encoding and content-length",
             );
         }
-        Ok(Some(framing)) => framing,
-        Err(message) => return Parsed::Invalid(StatusCode::BAD_REQUEST, message),
+        Some(framing) => framing,
     };
     let target_authority = absolute_authority(target);
     let mut hosts = headers
@@ -926,12 +927,7 @@ fn parse_request(input: &[u8], head: &mut Vec<u8>, host: &str) -> Parsed<Request
     for header in headers {
         let name = header.name;
         if name.eq_ignore_ascii_case("content-length") {
-            if !length_written {
-                // Beside a content-length, the framing is that length (0 is `Empty`).
-                let n = match framing {
-                    Framing::Length(n) => n,
-                    _ => 0,
-                };
+            if !length_written && let Some(n) = length {
                 push_field(head, name.as_bytes(), n.to_string().as_bytes());
             }
             length_written = true;
@@ -1118,14 +1114,14 @@ fn parse_response(
     let mut named = Vec::new();
     let (upstream_close, keep_alive) = connection_tokens(headers, &mut named);
     let interim = (100..200).contains(&status) && !switched;
+    let Ok((declared, length)) = body_framing(headers, false) else {
+        return Parsed::Invalid(StatusCode::BAD_GATEWAY, "invalid content-length");
+    };
     let framing = if is_head || interim || switched || status == 204 || status == 304 {
+        // No body whatever the fields say (a HEAD's length is the GET's, passed on as such).
         Framing::Empty
     } else {
-        match body_framing(headers, false) {
-            Ok(Some(framing)) => framing,
-            Ok(None) => Framing::UntilClose,
-            Err(_) => return Parsed::Invalid(StatusCode::BAD_GATEWAY, "invalid content-length"),
-        }
+        declared.unwrap_or(Framing::UntilClose)
     };
     let persistent = if version == 1 {
         !upstream_close
@@ -1146,18 +1142,11 @@ fn parse_response(
     for header in headers {
         let name = header.name;
         if name.eq_ignore_ascii_case("content-length") {
-            if !coded && !length_written {
-                push_field(
-                    out,
-                    name.as_bytes(),
-                    header
-                        .value
-                        .trim_ascii()
-                        .split(|&b| b == b',')
-                        .next()
-                        .unwrap_or_default()
-                        .trim_ascii(),
-                );
+            if !coded
+                && !length_written
+                && let Some(n) = length
+            {
+                push_field(out, name.as_bytes(), n.to_string().as_bytes());
             }
             length_written = true;
             continue;
