@@ -7,6 +7,7 @@ mod cli;
 
 mod baseline;
 mod check;
+mod conformance;
 mod credit_example;
 mod e2e;
 mod fake_kube;
