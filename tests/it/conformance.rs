@@ -970,182 +970,54 @@ fn post(rest: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn smuggling_and_bad_framing_never_reach_the_model() {
-    let chunked = "Transfer-Encoding: chunked\r\n\r\n";
-    let mut cases = vec![
-        Case::refused(
-            "cl_te: content-length then transfer-encoding",
-            post("Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG"),
-            400,
-        ),
-        Case::refused(
-            "te_cl: transfer-encoding then content-length",
-            post(
-                "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n",
-            ),
-            400,
-        ),
-        Case::refused(
-            "te: xchunked is not chunked",
-            post("Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"),
-            400,
-        ),
-        Case::refused(
-            "te: chunked, identity does not end in chunked",
-            post("Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n"),
-            400,
-        ),
-        Case::refused(
-            "te: two fields, chunked then identity",
-            post("Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n"),
-            400,
-        ),
-        Case::refused(
-            "te: vertical tab before the value",
-            post("Transfer-Encoding:\x0bchunked\r\n\r\n0\r\n\r\n"),
-            400,
-        ),
-        Case::refused(
-            "te: space before the colon",
-            post("Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n"),
-            400,
-        ),
-        Case::refused(
-            "te: a line folded onto the one before",
-            post("X-A: a\r\n Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
-            400,
-        ),
-        Case::refused(
-            "te: the value on a folded line",
-            post("Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n"),
-            400,
-        ),
-        Case::refused(
-            "te: in an HTTP/1.0 request",
-            "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-            400,
-        ),
-        Case::refused(
-            "cl: plus sign",
-            post("Content-Length: +5\r\n\r\nhello"),
-            400,
-        ),
-        Case::refused(
-            "cl: minus sign",
-            post("Content-Length: -5\r\n\r\nhello"),
-            400,
-        ),
-        Case::refused("cl: hex", post("Content-Length: 0x5\r\n\r\nhello"), 400),
-        Case::refused(
-            "cl: space inside the number",
-            post("Content-Length: 1 0\r\n\r\nhellohello"),
-            400,
-        ),
-        Case::refused("cl: empty", post("Content-Length: \r\n\r\n"), 400),
-        Case::refused(
-            "cl: twenty digits",
-            post("Content-Length: 99999999999999999999\r\n\r\nhello"),
-            400,
-        ),
-        Case::refused(
-            "cl: a list of equal values",
-            post("Content-Length: 5, 5\r\n\r\nhello"),
-            400,
-        ),
-        Case::refused(
-            "cl: a trailing comma",
-            post("Content-Length: 5,\r\n\r\nhello"),
-            400,
-        ),
-        Case::refused(
-            "cl: two equal fields",
-            post("Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello"),
-            400,
-        ),
-        Case::refused(
-            "cl: two different fields",
-            post("Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"),
-            400,
-        ),
-        Case::refused(
-            "head: obs-fold in a field",
-            post("X-A: a\r\n b\r\nContent-Length: 0\r\n\r\n"),
-            400,
-        ),
-        Case::refused(
-            "head: bare CR in a value",
-            post("X-A: a\rb\r\nContent-Length: 0\r\n\r\n"),
-            400,
-        ),
-        Case::refused(
-            "head: NUL in a value",
-            post("X-A: a\0b\r\nContent-Length: 0\r\n\r\n"),
-            400,
-        ),
-        Case::refused(
-            "head: space before a colon",
-            post("X-A : b\r\nContent-Length: 0\r\n\r\n"),
-            400,
-        ),
-        Case::refused(
-            "head: space in a field name",
-            post("X A: b\r\nContent-Length: 0\r\n\r\n"),
-            400,
-        ),
-        Case::refused(
-            "head: space in the target",
-            "GET /a b HTTP/1.1\r\nHost: m\r\n\r\n",
-            400,
-        ),
-        Case::refused(
-            "chunk: size over 16 hex digits",
-            post(&format!("{chunked}10000000000000005\r\nhello\r\n0\r\n\r\n")),
-            400,
-        ),
-        Case::refused(
-            "chunk: junk after the size (5 x)",
-            post(&format!("{chunked}5 x\r\nhello\r\n0\r\n\r\n")),
-            400,
-        ),
-        Case::refused(
-            "chunk: 0x before the size",
-            post(&format!("{chunked}0x5\r\nhello\r\n0\r\n\r\n")),
-            400,
-        ),
-        Case::refused(
-            "chunk: size line ends in a bare LF",
-            post(&format!("{chunked}5\nhello\r\n0\r\n\r\n")),
-            400,
-        ),
-        Case::refused(
-            "chunk: control character in an extension",
-            post(&format!("{chunked}5;a\x01b\r\nhello\r\n0\r\n\r\n")),
-            400,
-        ),
-        Case::refused(
-            "chunk: bare CR in an extension",
-            post(&format!("{chunked}5;a\rb\r\nhello\r\n0\r\n\r\n")),
-            400,
-        ),
-        Case::refused(
-            "chunk: data longer than its size",
-            post(&format!("{chunked}3\r\nhello\r\n0\r\n\r\n")),
-            400,
-        ),
-        Case::refused(
-            "chunk: control character in a trailer",
-            post(&format!("{chunked}5\r\nhello\r\n0\r\nx-a: \x01\r\n\r\n")),
-            400,
-        ),
+    let chunked = |body: &str| post(&format!("Transfer-Encoding: chunked\r\n\r\n{body}"));
+    let te = |value: &str| post(&format!("{value}\r\n\r\n0\r\n\r\n"));
+    let cl = |value: &str| post(&format!("Content-Length: {value}\r\n\r\nhello"));
+    let field = |line: &str| post(&format!("{line}\r\nContent-Length: 0\r\n\r\n"));
+    #[rustfmt::skip]
+    let bad_requests = [
+        ("cl_te: content-length then transfer-encoding", post("Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG")),
+        ("te_cl: transfer-encoding then content-length", post("Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n")),
+        ("te: xchunked is not chunked", te("Transfer-Encoding: xchunked")),
+        ("te: chunked, identity does not end in chunked", te("Transfer-Encoding: chunked, identity")),
+        ("te: two fields, chunked then identity", te("Transfer-Encoding: chunked\r\nTransfer-Encoding: identity")),
+        ("te: vertical tab before the value", te("Transfer-Encoding:\x0bchunked")),
+        ("te: space before the colon", te("Transfer-Encoding : chunked")),
+        ("te: a line folded onto the one before", te("X-A: a\r\n Transfer-Encoding: chunked")),
+        ("te: the value on a folded line", te("Transfer-Encoding:\r\n chunked")),
+        ("te: in an HTTP/1.0 request", b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".to_vec()),
+        ("cl: plus sign", cl("+5")),
+        ("cl: minus sign", cl("-5")),
+        ("cl: hex", cl("0x5")),
+        ("cl: space inside the number", cl("1 0")),
+        ("cl: empty", post("Content-Length: \r\n\r\n")),
+        ("cl: twenty digits", cl("99999999999999999999")),
+        ("cl: a list of equal values", cl("5, 5")),
+        ("cl: a trailing comma", cl("5,")),
+        ("cl: two equal fields", cl("5\r\nContent-Length: 5")),
+        ("cl: two different fields", cl("5\r\nContent-Length: 6")),
+        ("head: obs-fold in a field", field("X-A: a\r\n b")),
+        ("head: bare CR in a value", field("X-A: a\rb")),
+        ("head: NUL in a value", field("X-A: a\0b")),
+        ("head: space before a colon", field("X-A : b")),
+        ("head: space in a field name", field("X A: b")),
+        ("head: space in the target", b"GET /a b HTTP/1.1\r\nHost: m\r\n\r\n".to_vec()),
+        ("chunk: size over 16 hex digits", chunked("10000000000000005\r\nhello\r\n0\r\n\r\n")),
+        ("chunk: junk after the size (5 x)", chunked("5 x\r\nhello\r\n0\r\n\r\n")),
+        ("chunk: 0x before the size", chunked("0x5\r\nhello\r\n0\r\n\r\n")),
+        ("chunk: size line ends in a bare LF", chunked("5\nhello\r\n0\r\n\r\n")),
+        ("chunk: control character in an extension", chunked("5;a\x01b\r\nhello\r\n0\r\n\r\n")),
+        ("chunk: bare CR in an extension", chunked("5;a\rb\r\nhello\r\n0\r\n\r\n")),
+        ("chunk: data longer than its size", chunked("3\r\nhello\r\n0\r\n\r\n")),
+        ("chunk: control character in a trailer", chunked("5\r\nhello\r\n0\r\nx-a: \x01\r\n\r\n")),
         // Without its final CRLF, the next request would be read as the body's trailer section,
         // and a trailer line must be a field line (RFC 9112 §7.1.2).
-        Case::refused(
-            "chunk: no final CRLF, a request where the trailers are",
-            post(&format!(
-                "{chunked}5\r\nhello\r\n0\r\nGET /smuggled HTTP/1.1\r\nHost: m\r\n\r\n"
-            )),
-            400,
-        ),
+        ("chunk: no final CRLF, a request where the trailers are", chunked("5\r\nhello\r\n0\r\nGET /smuggled HTTP/1.1\r\nHost: m\r\n\r\n")),
     ];
+    let mut cases: Vec<Case> = bad_requests
+        .into_iter()
+        .map(|(name, request)| Case::refused(name, request, 400))
+        .collect();
     let big_field = format!("X-Big: {}\r\n\r\n", "a".repeat(70 * 1024));
     cases.push(Case::refused("head: over 64 KiB", post(&big_field), 431));
     let many: String = (0..130).map(|i| format!("X-{i}: v\r\n")).collect();
