@@ -14,12 +14,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{Notify, mpsc, watch};
 
-use drifttap::http::Admission;
-use drifttap::sidecar::config::TapConfig;
-use drifttap::sidecar::ingest::queue::{Receiver, queue};
-use drifttap::sidecar::metrics::Metrics;
-use drifttap::sidecar::tap::Tap;
-
 /// How long any one read of a test may wait before the case counts as hanging.
 const READ_WAIT: Duration = Duration::from_secs(5);
 /// The tap's `upstream_timeout` in every case but the one that waits it out: long enough never
@@ -420,36 +414,6 @@ fn chunked_len(input: &[u8]) -> Result<Option<usize>, String> {
 // ---------------------------------------------------------------------------------------------
 // The tap and the client.
 
-/// A tap in front of `model`, with the default limits.
-async fn start_tap(
-    model: SocketAddr,
-    max_body_bytes: usize,
-    upstream_timeout: Duration,
-) -> (SocketAddr, Receiver) {
-    let mut registry = prometheus_client::registry::Registry::default();
-    let metrics = Arc::new(Metrics::register(&mut registry, "test"));
-    let (observer, observed) = queue(16, "credit".into(), metrics.clone());
-    let config = TapConfig {
-        listen: "127.0.0.1:0".parse().expect("address"),
-        upstream: format!("http://{model}").parse().expect("uri"),
-        max_body_bytes,
-        observe_responses: false,
-        upstream_timeout,
-        limits: drifttap::http::Limits::default(),
-    };
-    let tap = Tap::new(&config, "credit".into(), observer, metrics);
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(drifttap::sidecar::tap::serve(
-        listener,
-        Admission::with_defaults("tap"),
-        tap,
-        std::future::pending(),
-        Duration::ZERO,
-    ));
-    (address, observed)
-}
-
 /// One answer as the client read it.
 #[derive(Debug)]
 struct Answer {
@@ -803,8 +767,13 @@ fn difference(got: &[u8], want: &[u8]) -> String {
 /// Runs one case; returns what went wrong.
 async fn run_case(case: &Case) -> Vec<String> {
     let mut model = RecordingModel::start(case.model).await;
-    let (tap, _observed) =
-        start_tap(model.address, case.max_body_bytes, case.upstream_timeout).await;
+    let (tap, _observed) = crate::tap::tap_with(
+        &format!("http://{}", model.address),
+        case.max_body_bytes,
+        case.upstream_timeout,
+        drifttap::http::Limits::default(),
+    )
+    .await;
     let finals = case
         .answers
         .iter()
