@@ -58,8 +58,8 @@ NOTES = {
     "chunk: control character in a trailer":
         "nginx skips trailers unread; the tap refuses controls (RFC 9112 §7.1.2)",
     "chunk: no final CRLF, a request where the trailers are":
-        "tap wrong: it forwards the request as a trailer line (the model refused it: 502); "
-        "a trailer line must be a field line (RFC 9112 §7.1.2): 400. nginx drops it as a trailer",
+        "nginx drops the request as a trailer; a trailer line is a field line (RFC 9112 §7.1.2): "
+        "the tap refuses",
     "head: over 64 KiB": "both refuse: nginx 400 past its 8 KiB header buffers, the tap 431",
     "head: over 128 fields": "the tap takes at most 128 fields (431); nginx counts none",
     "te: tab and spaces around chunked are whitespace":
@@ -72,8 +72,6 @@ NOTES = {
         "nginx forwards it; Host is uri-host [\":\" port] (RFC 9110 §7.2): the tap refuses",
     "host: a port that is not digits":
         "nginx forwards it; Host is uri-host [\":\" port] (RFC 9110 §7.2): the tap refuses",
-    "absolute form: still needs a host in HTTP/1.1":
-        "tap wrong: RFC 9112 §3.2 wants 400 for an HTTP/1.1 request without Host, as nginx does",
     "expect: anything else is a 417":
         "nginx ignores an unknown expectation; RFC 9110 §10.1.1 allows the tap's 417",
     "connect: a 405": "both refuse: nginx 400, the tap 405 (it tunnels nowhere)",
