@@ -134,7 +134,7 @@ pub fn rules(model: Option<&str>, alerts: &AlertsConfig) -> RuleFile {
             None,
             "warning",
             "Model {{ $labels.model }}: payloads are dropped before decoding ({{ $labels.reason }})",
-            "queue_full: the decoder cannot keep up, raise queue_capacity or give the pod more CPU; body_too_large: raise tap.max_body_bytes. The model's requests are not affected, but the window sees fewer samples.",
+            "queue_full, queue_bytes_full: the decoder cannot keep up, raise queue_capacity (or queue_max_bytes, memory permitting) or give the pod more CPU; body_too_large: raise tap.max_body_bytes. The model's requests are not affected, but the window sees fewer samples.",
         ),
         rule(
             "DrifttapDecodeErrors",

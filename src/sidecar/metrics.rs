@@ -187,7 +187,7 @@ impl Metrics {
             "drifttap_window_capacity", "Samples the window holds when full", window_capacity;
             "drifttap_samples_ingested", "Samples decoded and added to the window, by source", samples_ingested;
             "drifttap_samples_dropped", "Values or rows left out while decoding, by reason (non_finite, wrong_type, width_mismatch, row_limit)", samples_dropped;
-            "drifttap_payloads_dropped", "Payloads left out before decoding, by reason (queue_full, body_too_large, shutting_down)", payloads_dropped;
+            "drifttap_payloads_dropped", "Payloads left out before decoding, by reason (queue_full, queue_bytes_full, body_too_large, shutting_down)", payloads_dropped;
             "drifttap_payloads_skipped", "Payloads of the model's traffic not decoded by sampling: the window got enough rows from the others", payloads_skipped;
             "drifttap_sampling_ratio", "Share of the model's traffic's payloads decoded (1 until the traffic brings more rows than the window uses)", sampling_ratio;
             "drifttap_decode_errors", "Payloads that could not be decoded, by reason", decode_errors;
@@ -226,7 +226,12 @@ impl Metrics {
         let labels = ModelLabels {
             model: model.into(),
         };
-        for r in ["queue_full", "body_too_large", "shutting_down"] {
+        for r in [
+            "queue_full",
+            "queue_bytes_full",
+            "body_too_large",
+            "shutting_down",
+        ] {
             drop(self.payloads_dropped.get_or_create(&reason(r)));
         }
         drop(self.payloads_skipped.get_or_create(&labels));

@@ -44,7 +44,7 @@ use crate::sidecar::admin::Admin;
 use crate::sidecar::config::Config;
 use crate::sidecar::engine::Engine;
 use crate::sidecar::ingest::feed;
-use crate::sidecar::ingest::queue::queue;
+use crate::sidecar::ingest::queue::{Bounds, bounded};
 use crate::sidecar::ingest::server::Ingest;
 use crate::sidecar::metrics::{ClosedSets, Metrics, ModelLabels};
 use crate::sidecar::notify::{NotifyError, Pod};
@@ -153,7 +153,11 @@ pub async fn run(
         metrics,
     ));
     let metrics = Arc::new(shared.metrics.clone());
-    let (observer, receiver) = queue(config.queue_capacity, config.model.clone(), metrics.clone());
+    let bounds = Bounds {
+        items: config.queue_capacity,
+        bytes: config.queue_max_bytes,
+    };
+    let (observer, receiver) = bounded(bounds, config.model.clone(), metrics.clone());
     let stop = Arc::new(AtomicBool::new(false));
     let (notifier_stop, notifier_stopped) = watch::channel(false);
     let notifier = match &config.webhook {
