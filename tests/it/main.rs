@@ -11,6 +11,7 @@ mod credit_example;
 mod e2e;
 mod fake_kube;
 mod harness;
+mod health;
 mod k8s;
 mod layering;
 mod monitoring;
