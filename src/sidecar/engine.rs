@@ -88,6 +88,13 @@ impl Engine {
         let compute = Compute::detect()
             .with_threads(config.threads)
             .yielding_every(Some(YIELD_EVERY));
+        shared
+            .metrics
+            .evaluation_interval
+            .get_or_create(&ModelLabels {
+                model: shared.model.clone(),
+            })
+            .set(config.interval.as_secs_f64());
         Engine {
             shared,
             config,
@@ -430,9 +437,17 @@ mod tests {
     }
 
     #[test]
-    fn the_engine_beats_while_it_waits() {
+    fn the_engine_beats_while_it_waits_and_exports_its_interval() {
         let shared = shared();
         let engine = Engine::new(shared.clone(), config(), Policy::default());
+        let interval = shared
+            .metrics
+            .evaluation_interval
+            .get_or_create(&ModelLabels {
+                model: "credit".into(),
+            })
+            .get();
+        assert_eq!(interval, 1.0);
         let before = shared.heartbeats.last_beat(Component::Engine);
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {

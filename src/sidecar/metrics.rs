@@ -119,6 +119,7 @@ pub struct Metrics {
     pub evaluations: Family<OutcomeLabels, Counter>,
     pub evaluation_duration: Family<ModelLabels, Histogram, fn() -> Histogram>,
     pub last_evaluation: Family<ModelLabels, F64Gauge>,
+    pub evaluation_interval: Family<ModelLabels, F64Gauge>,
     pub tap_requests: Family<TapLabels, Counter>,
     pub tap_upstream_errors: Family<ReasonLabels, Counter>,
     pub baseline_info: Family<BaselineLabels, Gauge>,
@@ -159,6 +160,7 @@ impl Metrics {
             evaluations: Family::default(),
             evaluation_duration: Family::new_with_constructor(duration_histogram),
             last_evaluation: Family::default(),
+            evaluation_interval: Family::default(),
             tap_requests: Family::default(),
             tap_upstream_errors: Family::default(),
             baseline_info: Family::default(),
@@ -195,6 +197,7 @@ impl Metrics {
             "drifttap_evaluations", "Evaluations, by outcome", evaluations;
             "drifttap_evaluation_duration_seconds", "Time an evaluation took", evaluation_duration;
             "drifttap_last_evaluation_timestamp_seconds", "Unix time of the last completed evaluation", last_evaluation;
+            "drifttap_evaluation_interval_seconds", "The configured evaluation interval (the alert on a stalled engine compares the last evaluation's age with it)", evaluation_interval;
             "drifttap_tap_requests", "Requests through the tap, by status class of the answer", tap_requests;
             "drifttap_tap_upstream_errors", "Requests the model did not answer or broke off, by reason (connect, timeout, invalid_response, aborted)", tap_upstream_errors;
             "drifttap_baseline_info", "The loaded baseline's version", baseline_info;

@@ -40,6 +40,13 @@ async fn a_running_sidecar_stays_ready_and_live_while_it_evaluates() {
         sidecar.log()
     );
     assert_eq!(
+        m.value(
+            "drifttap_evaluation_interval_seconds",
+            &[("model", "credit")]
+        ),
+        Some(0.2)
+    );
+    assert_eq!(
         get(sidecar.admin, "/readyz").await,
         (StatusCode::OK, "ready\n".into())
     );
