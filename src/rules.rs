@@ -38,11 +38,12 @@ pub struct RuleFile {
 }
 
 /// The alert names, in the order the rules list them.
-pub const ALERTS: [&str; 9] = [
+pub const ALERTS: [&str; 10] = [
     "DrifttapModelDrift",
     "DrifttapFeatureDrift",
     "DrifttapMultivariateDrift",
     "DrifttapNoTraffic",
+    "DrifttapEngineStalled",
     "DrifttapSamplesDropped",
     "DrifttapDecodeErrors",
     "DrifttapBaselineLoadFailing",
@@ -50,11 +51,21 @@ pub const ALERTS: [&str; 9] = [
     "DrifttapSidecarDown",
 ];
 
+/// `DrifttapEngineStalled`: the last evaluation is older than this many evaluation intervals
+/// (and than the rate window, which spans at least four scrapes, so that a scrape's lag on a
+/// short interval is not a stall).
+const STALLED_INTERVALS: u32 = 3;
+
 /// The rules for `model` (every model when `None`) with `alerts`' thresholds.
 pub fn rules(model: Option<&str>, alerts: &AlertsConfig) -> RuleFile {
-    let selector = match model {
-        Some(m) => format!("{{model=\"{}\"}}", escape_label(m)),
+    let model_matcher = model.map(|m| format!("model=\"{}\"", escape_label(m)));
+    let selector = match &model_matcher {
+        Some(m) => format!("{{{m}}}"),
         None => String::new(),
+    };
+    let skipped = match &model_matcher {
+        Some(m) => format!("{{{m},outcome=\"skipped\"}}"),
+        None => "{outcome=\"skipped\"}".to_string(),
     };
     let d = |duration: Duration| format_duration(duration);
     let rule = |name: &str,
@@ -126,6 +137,19 @@ pub fn rules(model: Option<&str>, alerts: &AlertsConfig) -> RuleFile {
             "No payload has been decoded into the window for the whole alert period, so drift is not being watched. Either the model gets no traffic, or the tap, the ingest API or the payload logger is bypassed, or every payload fails to decode (see DrifttapDecodeErrors).",
         ),
         rule(
+            "DrifttapEngineStalled",
+            // Per replica (the series' own labels match one to one), then one alert per model.
+            format!(
+                "max by (model) ((time() - drifttap_last_evaluation_timestamp_seconds{selector}) > clamp_min({STALLED_INTERVALS} * drifttap_evaluation_interval_seconds{selector}, {stalled_floor}) and sum without (source) (rate(drifttap_samples_ingested_total{selector}[{window}])) > 0 unless sum without (outcome) (rate(drifttap_evaluations_total{skipped}[{window}])) > 0)",
+                stalled_floor = alerts.rate_window.as_secs(),
+            ),
+            alerts.down_for,
+            None,
+            "warning",
+            "Model {{ $labels.model }}: a drifttap engine has stopped evaluating",
+            "A sidecar receives samples but has not completed an evaluation for more than three evaluation intervals (and at least the rate window), and it is not skipping them for lack of samples: its engine thread is stuck, starved of CPU, or every evaluation fails (drifttap_evaluations_total{outcome=\"error\"}). Drift is not watched on that replica; its /readyz names the stale engine.",
+        ),
+        rule(
             "DrifttapSamplesDropped",
             format!(
                 "sum by (model, reason) (rate(drifttap_payloads_dropped_total{selector}[{window}])) > 0"
@@ -134,7 +158,7 @@ pub fn rules(model: Option<&str>, alerts: &AlertsConfig) -> RuleFile {
             None,
             "warning",
             "Model {{ $labels.model }}: payloads are dropped before decoding ({{ $labels.reason }})",
-            "queue_full: the decoder cannot keep up, raise queue_capacity or give the pod more CPU; body_too_large: raise tap.max_body_bytes. The model's requests are not affected, but the window sees fewer samples.",
+            "queue_full, queue_bytes_full: the decoder cannot keep up, raise queue_capacity (or queue_max_bytes, memory permitting) or give the pod more CPU; body_too_large: raise tap.max_body_bytes. The model's requests are not affected, but the window sees fewer samples.",
         ),
         rule(
             "DrifttapDecodeErrors",
@@ -264,6 +288,28 @@ mod tests {
         let drift = &file.groups[0].rules[0];
         assert_eq!(drift.for_, "1h");
         assert!(!drift.expr.contains("model=\""), "{}", drift.expr);
+    }
+
+    #[test]
+    fn the_stalled_engine_rule_scopes_every_series_it_reads() {
+        let file = rules(Some("credit"), &AlertsConfig::default());
+        let rule = &file.groups[0].rules[4];
+        assert_eq!(rule.alert, "DrifttapEngineStalled");
+        for series in [
+            r#"drifttap_last_evaluation_timestamp_seconds{model="credit"}"#,
+            r#"drifttap_evaluation_interval_seconds{model="credit"}"#,
+            r#"drifttap_samples_ingested_total{model="credit"}[5m]"#,
+            r#"drifttap_evaluations_total{model="credit",outcome="skipped"}[5m]"#,
+            ", 300)",
+        ] {
+            assert!(rule.expr.contains(series), "{series} in {}", rule.expr);
+        }
+        let all = rules(None, &AlertsConfig::default());
+        assert!(
+            all.groups[0].rules[4]
+                .expr
+                .contains(r#"drifttap_evaluations_total{outcome="skipped"}"#)
+        );
     }
 
     #[test]

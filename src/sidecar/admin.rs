@@ -1,43 +1,56 @@
 //! The admin server, apart from the data path: `/metrics` (OpenMetrics text), `/healthz`
-//! (the process answers), `/readyz` (baseline loaded and listeners bound), `/v1/status` (the
-//! latest evaluation as `check`'s JSON). A busy tap never starves it: it has its own listener.
-//! What every admin server answers alike is [`crate::http::admin::common`].
+//! (liveness: the process answers, and the feed and the engine beat within their long bound),
+//! `/readyz` (baseline loaded, listeners bound, and the feed and the engine beat within their
+//! short bound), `/v1/status` (the latest evaluation as `check`'s JSON). A failing probe is a
+//! `503` whose body names each reason, one a line. A busy tap never starves it: it has its own
+//! listener. What every admin server answers alike is [`crate::http::admin::common`]; the
+//! sidecar answers `/healthz` itself.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use prometheus_client::registry::Registry;
 
 use crate::http::admin::common;
 use crate::http::{Body, error, respond};
-use crate::sidecar::state::Shared;
+use crate::sidecar::state::{HealthBounds, Shared, Unhealthy};
 
 /// What the admin handler reads.
 #[derive(Debug, Clone)]
 pub struct Admin {
     pub shared: Arc<Shared>,
     pub registry: Arc<Registry>,
+    /// How long the feed and the engine may go without a heartbeat.
+    pub health: HealthBounds,
+}
+
+/// A probe's answer: `ok` (`200`), or `503` with every reason, one a line.
+fn probe(outcome: Result<(), Vec<Unhealthy>>, ok: &'static str) -> Response<Body> {
+    match outcome {
+        Ok(()) => respond(StatusCode::OK, "text/plain", ok),
+        Err(problems) => {
+            let text: String = problems.iter().map(|p| format!("{p}\n")).collect();
+            respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", text)
+        }
+    }
 }
 
 impl Admin {
     pub async fn handle(self, request: Request<Incoming>) -> Response<Body> {
+        let readable = matches!(*request.method(), Method::GET | Method::HEAD);
+        if readable && request.uri().path() == "/healthz" {
+            return probe(self.shared.liveness(&self.health, Instant::now()), "ok\n");
+        }
         if let Some(response) = common(&request, &self.registry) {
             return response;
         }
         match request.uri().path() {
-            "/readyz" => {
-                if self.shared.listening.load(Ordering::Acquire) {
-                    respond(StatusCode::OK, "text/plain", "ready\n")
-                } else {
-                    respond(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "text/plain",
-                        "listeners not bound yet\n",
-                    )
-                }
-            }
+            "/readyz" => probe(
+                self.shared.readiness(&self.health, Instant::now()),
+                "ready\n",
+            ),
             "/v1/status" => {
                 let status = self
                     .shared

@@ -21,13 +21,17 @@ use crate::sidecar::config::EvaluationConfig;
 use crate::sidecar::metrics::{
     FeatureLabels, FeatureTestLabels, Metrics, ModelLabels, OutcomeLabels,
 };
-use crate::sidecar::state::Shared;
+use crate::sidecar::state::{Component, Shared};
 use crate::stats::Compute;
 
 /// How long the feed and the engine compute before offering their CPU to the request workers
 /// (see [`crate::stats::pace`]): the longest a request waits for them when they share a CPU.
 /// An offer that finds nothing waiting costs about a microsecond, 1 % of this.
 pub const YIELD_EVERY: Duration = Duration::from_micros(100);
+
+/// The longest the engine sleeps while it waits for the next evaluation: how soon it sees
+/// `stop`, and how often it beats its heartbeat while idle.
+pub const WAIT_TICK: Duration = Duration::from_millis(100);
 
 /// The result of one tick of the engine.
 #[derive(Debug)]
@@ -84,6 +88,13 @@ impl Engine {
         let compute = Compute::detect()
             .with_threads(config.threads)
             .yielding_every(Some(YIELD_EVERY));
+        shared
+            .metrics
+            .evaluation_interval
+            .get_or_create(&ModelLabels {
+                model: shared.model.clone(),
+            })
+            .set(config.interval.as_secs_f64());
         Engine {
             shared,
             config,
@@ -240,7 +251,9 @@ impl Engine {
     }
 
     /// Evaluates every interval until `stop` is set, logging each outcome and passing each
-    /// transition, with the evaluation that caused it, to `on_transition`.
+    /// transition, with the evaluation that caused it, to `on_transition`. Beats the engine's
+    /// heartbeat on every turn: at least every [`WAIT_TICK`] while it waits, and after each
+    /// evaluation.
     pub fn run(
         mut self,
         stop: &AtomicBool,
@@ -248,9 +261,10 @@ impl Engine {
     ) {
         let mut next = Instant::now() + self.config.interval;
         while !stop.load(Ordering::Relaxed) {
+            self.shared.heartbeats.beat(Component::Engine);
             let now = Instant::now();
             if now < next {
-                std::thread::sleep((next - now).min(Duration::from_millis(100)));
+                std::thread::sleep((next - now).min(WAIT_TICK));
                 continue;
             }
             next += self.config.interval;
@@ -356,11 +370,8 @@ fn publish(metrics: &Metrics, model: &str, report: &Report, verdicts: &Verdicts)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baseline::compile::{BuildOptions, Quiet};
-    use crate::baseline::select::Selection;
-    use crate::data::{Column, Frame, Values};
-    use crate::sidecar::metrics::Metrics;
-    use crate::sidecar::window::{Sample, WindowConfig};
+    use crate::sidecar::state::tests::shared;
+    use crate::sidecar::window::Sample;
     use crate::stats::correction::Correction;
     use crate::stats::synth;
 
@@ -373,36 +384,6 @@ mod tests {
         fn category(&self) -> Option<&str> {
             None
         }
-    }
-
-    fn shared() -> Arc<Shared> {
-        let table = Frame::new(
-            5_000,
-            vec![Column {
-                name: "income".into(),
-                values: Values::Numeric(synth::normal(1, 5_000, 0.0, 1.0)),
-            }],
-        )
-        .expect("consistent columns");
-        let baseline = Baseline::build(
-            &table,
-            &Selection::default(),
-            &BuildOptions::default(),
-            &Compute::detect(),
-            &Quiet,
-        )
-        .expect("builds");
-        let mut registry = prometheus_client::registry::Registry::default();
-        Arc::new(Shared::new(
-            "credit".into(),
-            baseline,
-            "train.parquet".into(),
-            WindowConfig {
-                size: 1_000,
-                max_age: None,
-            },
-            Metrics::register(&mut registry, "test"),
-        ))
     }
 
     fn config() -> EvaluationConfig {
@@ -453,5 +434,34 @@ mod tests {
                 .as_str()
                 .is_some_and(|v| v.starts_with("sha256:"))
         );
+    }
+
+    #[test]
+    fn the_engine_beats_while_it_waits_and_exports_its_interval() {
+        let shared = shared();
+        let engine = Engine::new(shared.clone(), config(), Policy::default());
+        let interval = shared
+            .metrics
+            .evaluation_interval
+            .get_or_create(&ModelLabels {
+                model: "credit".into(),
+            })
+            .get();
+        assert_eq!(interval, 1.0);
+        let before = shared.heartbeats.last_beat(Component::Engine);
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            std::thread::spawn(move || engine.run(&stop, |_, _| {}))
+        };
+        // Within the first interval (1 s), before any evaluation: the waiting beats.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while shared.heartbeats.last_beat(Component::Engine) == before && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        stop.store(true, Ordering::Relaxed);
+        thread.join().expect("the engine stops");
+        assert!(shared.heartbeats.last_beat(Component::Engine) > before);
     }
 }

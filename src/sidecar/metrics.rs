@@ -126,6 +126,7 @@ pub struct Metrics {
     pub evaluations: Family<OutcomeLabels, Counter>,
     pub evaluation_duration: Family<ModelLabels, Histogram, fn() -> Histogram>,
     pub last_evaluation: Family<ModelLabels, F64Gauge>,
+    pub evaluation_interval: Family<ModelLabels, F64Gauge>,
     pub tap_requests: Family<TapLabels, Counter>,
     pub tap_upstream_errors: Family<ReasonLabels, Counter>,
     pub baseline_info: Family<BaselineLabels, Gauge>,
@@ -168,6 +169,7 @@ impl Metrics {
             evaluations: Family::default(),
             evaluation_duration: Family::new_with_constructor(duration_histogram),
             last_evaluation: Family::default(),
+            evaluation_interval: Family::default(),
             tap_requests: Family::default(),
             tap_upstream_errors: Family::default(),
             baseline_info: Family::default(),
@@ -198,7 +200,7 @@ impl Metrics {
             "drifttap_window_capacity", "Samples the window holds when full", window_capacity;
             "drifttap_samples_ingested", "Samples decoded and added to the window, by source", samples_ingested;
             "drifttap_samples_dropped", "Values or rows left out while decoding, by reason (non_finite, wrong_type, width_mismatch, row_limit)", samples_dropped;
-            "drifttap_payloads_dropped", "Payloads left out before decoding, by reason (queue_full, body_too_large, shutting_down)", payloads_dropped;
+            "drifttap_payloads_dropped", "Payloads left out before decoding, by reason (queue_full, queue_bytes_full, body_too_large, shutting_down)", payloads_dropped;
             "drifttap_payloads_skipped", "Payloads of the model's traffic not decoded by sampling: the window got enough rows from the others", payloads_skipped;
             "drifttap_sampling_ratio", "Share of the model's traffic's payloads decoded (1 until the traffic brings more rows than the window uses)", sampling_ratio;
             "drifttap_decode_errors", "Payloads that could not be decoded, by reason", decode_errors;
@@ -206,6 +208,7 @@ impl Metrics {
             "drifttap_evaluations", "Evaluations, by outcome", evaluations;
             "drifttap_evaluation_duration_seconds", "Time an evaluation took", evaluation_duration;
             "drifttap_last_evaluation_timestamp_seconds", "Unix time of the last completed evaluation", last_evaluation;
+            "drifttap_evaluation_interval_seconds", "The configured evaluation interval (the alert on a stalled engine compares the last evaluation's age with it)", evaluation_interval;
             "drifttap_tap_requests", "Requests through the tap, by status class of the answer", tap_requests;
             "drifttap_tap_upstream_errors", "Requests the model did not answer or broke off, by reason (connect, timeout, invalid_response, aborted)", tap_upstream_errors;
             "drifttap_baseline_info", "The loaded baseline's version", baseline_info;
@@ -248,7 +251,12 @@ impl Metrics {
         let labels = ModelLabels {
             model: model.into(),
         };
-        for r in ["queue_full", "body_too_large", "shutting_down"] {
+        for r in [
+            "queue_full",
+            "queue_bytes_full",
+            "body_too_large",
+            "shutting_down",
+        ] {
             drop(self.payloads_dropped.get_or_create(&reason(r)));
         }
         drop(self.payloads_skipped.get_or_create(&labels));

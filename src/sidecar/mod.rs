@@ -44,11 +44,11 @@ use crate::sidecar::admin::Admin;
 use crate::sidecar::config::Config;
 use crate::sidecar::engine::Engine;
 use crate::sidecar::ingest::feed;
-use crate::sidecar::ingest::queue::queue;
+use crate::sidecar::ingest::queue::{Bounds, bounded};
 use crate::sidecar::ingest::server::Ingest;
 use crate::sidecar::metrics::{ClosedSets, Metrics, ModelLabels};
 use crate::sidecar::notify::{NotifyError, Pod};
-use crate::sidecar::state::Shared;
+use crate::sidecar::state::{Component, HealthBounds, Shared};
 use crate::sidecar::tap::Tap;
 use crate::stats::Compute;
 
@@ -88,6 +88,40 @@ pub fn load_baseline(config: &Config) -> Result<Baseline, LoadError> {
         return Err(LoadError::SelectionOnCompiled(config.baseline.clone()));
     }
     Ok(opened.baseline)
+}
+
+/// Why [`run`] could not start the sidecar. Whatever had started is stopped again first.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The webhook's secret or CA file cannot be used.
+    #[error("webhook: {0}")]
+    Webhook(#[from] NotifyError),
+    /// The operating system refused a thread (out of memory or of its thread limit).
+    #[error("cannot start the {} thread: {source}", .component.as_str())]
+    Thread {
+        component: Component,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Starts `body` on the thread `drifttap-{component}` from `builder`, scheduled below the
+/// request workers, holding `component`'s heartbeat alive until `body` returns or panics.
+fn start_thread(
+    builder: std::thread::Builder,
+    component: Component,
+    shared: Arc<Shared>,
+    body: impl FnOnce() + Send + 'static,
+) -> Result<std::thread::JoinHandle<()>, RunError> {
+    let name = format!("drifttap-{}", component.as_str());
+    builder
+        .name(name.clone())
+        .spawn(move || {
+            let _alive = shared.heartbeats.alive(component);
+            yield_to_forwarding(&name);
+            body();
+        })
+        .map_err(|source| RunError::Thread { component, source })
 }
 
 /// The sidecar's listeners, bound before anything is served (so a port in use fails the start
@@ -133,27 +167,26 @@ impl Listeners {
 
 /// Runs the sidecar until `shutdown` resolves; `reload` asks for the baseline to be reloaded
 /// now. Returns once the servers have drained and the threads have stopped; an error when the
-/// webhook's secret or CA file cannot be used (nothing was started then).
+/// webhook's secret or CA file cannot be used or a thread cannot be started (nothing is
+/// served then, and what had started is stopped).
 pub async fn run(
     config: Config,
     baseline: Baseline,
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
     reload: Arc<Notify>,
-) -> Result<(), NotifyError> {
+) -> Result<(), RunError> {
     let compute = Compute::detect().with_threads(config.evaluation.threads);
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry, compute.backend.name());
     metrics.initialise(&config.model, &CLOSED_SETS);
-    let shared = Arc::new(Shared::new(
-        config.model.clone(),
-        baseline,
-        config.baseline.display().to_string(),
-        config.window,
-        metrics,
-    ));
+    let shared = Arc::new(Shared::for_config(&config, baseline, metrics));
     let metrics = Arc::new(shared.metrics.clone());
-    let (observer, receiver) = queue(config.queue_capacity, config.model.clone(), metrics.clone());
+    let bounds = Bounds {
+        items: config.queue_capacity,
+        bytes: config.queue_max_bytes,
+    };
+    let (observer, receiver) = bounded(bounds, config.model.clone(), metrics.clone());
     let stop = Arc::new(AtomicBool::new(false));
     let (notifier_stop, notifier_stopped) = watch::channel(false);
     let notifier = match &config.webhook {
@@ -170,8 +203,14 @@ pub async fn run(
     };
     let (notifier, notifier_task) = notifier.unzip();
 
+    // The notifier's task, stopped when the sidecar does not start after all.
+    let stop_notifier = |task: Option<tokio::task::JoinHandle<()>>| async move {
+        let _ = notifier_stop.send(true);
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    };
     let feed_thread = {
-        let (shared, stop) = (shared.clone(), stop.clone());
         let observe_responses = config.tap.as_ref().is_some_and(|t| t.observe_responses);
         let sample_to = config.sampling.then(|| {
             crate::sidecar::ingest::sampling::target_rows_per_second(
@@ -179,22 +218,31 @@ pub async fn run(
                 config.evaluation.interval,
             )
         });
-        std::thread::Builder::new()
-            .name("drifttap-feed".into())
-            .spawn(move || {
-                yield_to_forwarding("drifttap-feed");
-                feed::run(&shared, &receiver, observe_responses, sample_to, &stop)
-            })
+        let (for_feed, stop) = (shared.clone(), stop.clone());
+        start_thread(
+            std::thread::Builder::new(),
+            Component::Feed,
+            shared.clone(),
+            move || feed::run(&for_feed, &receiver, observe_responses, sample_to, &stop),
+        )
+    };
+    let feed_thread = match feed_thread {
+        Ok(thread) => thread,
+        Err(error) => {
+            stop_notifier(notifier_task).await;
+            return Err(error);
+        }
     };
     let engine_thread = {
         let engine = Engine::new(shared.clone(), config.evaluation.clone(), config.policy);
         let stop = stop.clone();
         let model = config.model.clone();
         let pod = Pod::from_env(&|name| std::env::var(name).ok());
-        std::thread::Builder::new()
-            .name("drifttap-engine".into())
-            .spawn(move || {
-                yield_to_forwarding("drifttap-engine");
+        start_thread(
+            std::thread::Builder::new(),
+            Component::Engine,
+            shared.clone(),
+            move || {
                 engine.run(&stop, |transition, evaluation| {
                     if let (Transition::Model { drifting: true }, Some(notifier)) =
                         (transition, &notifier)
@@ -202,18 +250,16 @@ pub async fn run(
                         notifier.notify(notify::notification(&model, &pod, evaluation));
                     }
                 })
-            })
+            },
+        )
     };
-    let (feed_thread, engine_thread) = match (feed_thread, engine_thread) {
-        (Ok(f), Ok(e)) => (f, e),
-        (f, e) => {
-            tracing::error!(
-                feed = f.is_ok(),
-                engine = e.is_ok(),
-                "cannot start the sidecar's threads"
-            );
+    let engine_thread = match engine_thread {
+        Ok(thread) => thread,
+        Err(error) => {
             stop.store(true, Ordering::Relaxed);
-            return Ok(());
+            let _ = tokio::task::spawn_blocking(move || feed_thread.join()).await;
+            stop_notifier(notifier_task).await;
+            return Err(error);
         }
     };
 
@@ -241,6 +287,7 @@ pub async fn run(
     let admin = Admin {
         shared: shared.clone(),
         registry: Arc::new(registry),
+        health: HealthBounds::new(config.evaluation.interval, feed::IDLE_POLL),
     };
     let admission = |what| {
         let stats = metrics.listener(&config.model, what);
@@ -305,10 +352,7 @@ pub async fn run(
     })
     .await;
     // After the engine: its last evaluation may still have queued an episode.
-    let _ = notifier_stop.send(true);
-    if let Some(task) = notifier_task {
-        let _ = task.await;
-    }
+    stop_notifier(notifier_task).await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -421,4 +465,48 @@ fn yield_to_forwarding(thread: &str) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = thread;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sidecar::state::tests::shared;
+
+    #[test]
+    fn a_thread_that_cannot_start_is_an_error_naming_it_and_its_cause() {
+        // An exbibyte of stack: no 64-bit address space maps it, so the thread is refused.
+        let builder = std::thread::Builder::new().stack_size(1 << 60);
+        let error =
+            start_thread(builder, Component::Engine, shared(), || {}).expect_err("no such stack");
+        assert!(
+            matches!(
+                error,
+                RunError::Thread {
+                    component: Component::Engine,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        let text = error.to_string();
+        assert!(
+            text.starts_with("cannot start the engine thread: ") && text.len() > 33,
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_started_thread_that_returns_marks_its_own_heartbeat_stopped() {
+        let shared = shared();
+        let thread = start_thread(
+            std::thread::Builder::new(),
+            Component::Feed,
+            shared.clone(),
+            || {},
+        )
+        .expect("starts");
+        thread.join().expect("returns");
+        assert!(shared.heartbeats.stopped(Component::Feed));
+        assert!(!shared.heartbeats.stopped(Component::Engine));
+    }
 }

@@ -13,6 +13,7 @@ mod e2e;
 mod fake_kube;
 mod grpc;
 mod harness;
+mod health;
 mod k8s;
 mod layering;
 mod monitoring;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::cli::ServeArgs;
 use drifttap::sidecar::config::{CONFIG_ENV, Overrides, RawConfig};
-use drifttap::sidecar::{Listeners, load_baseline, run};
+use drifttap::sidecar::{Listeners, RunError, load_baseline, run};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 
@@ -58,14 +58,17 @@ pub fn run_serve(args: &ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let (mut terminate, mut interrupt, mut hangup) = match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::hangup()),
-        ) {
-            (Ok(t), Ok(i), Ok(h)) => (t, i, h),
-            _ => {
-                eprintln!("drifttap serve: cannot install signal handlers");
+        let handlers = signal(SignalKind::terminate()).and_then(|t| {
+            Ok((
+                t,
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::hangup())?,
+            ))
+        });
+        let (mut terminate, mut interrupt, mut hangup) = match handlers {
+            Ok(handlers) => handlers,
+            Err(e) => {
+                eprintln!("drifttap serve: cannot install signal handlers: {e}");
                 return ExitCode::FAILURE;
             }
         };
@@ -85,7 +88,11 @@ pub fn run_serve(args: &ServeArgs) -> ExitCode {
         };
         match run(config, baseline, listeners, shutdown, reload).await {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => config_error(&format!("webhook: {e}")),
+            Err(e @ RunError::Webhook(_)) => config_error(&e.to_string()),
+            Err(e @ RunError::Thread { .. }) => {
+                eprintln!("drifttap serve: {e}");
+                ExitCode::FAILURE
+            }
         }
     })
 }

@@ -49,6 +49,9 @@ pub const ADMIN: &str = "0.0.0.0:9470";
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// `queue_capacity`.
 pub const QUEUE_CAPACITY: usize = 1024;
+/// `queue_max_bytes`: 16 MiB, or `max_body_bytes` if that is larger (see
+/// [`crate::sidecar::ingest::queue::DEFAULT_MAX_BYTES`] for why this size).
+pub const QUEUE_MAX_BYTES: usize = crate::sidecar::ingest::queue::DEFAULT_MAX_BYTES;
 /// `shutdown_grace`.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// `baseline_poll`.
@@ -89,9 +92,15 @@ pub struct RawConfig {
     pub window: RawWindow,
     #[serde(default)]
     pub evaluation: RawEvaluation,
-    /// Decoded batches waiting for the window; when full, new samples are dropped and counted.
-    /// Default 1024.
+    /// Payloads waiting for the decoder; when full, new ones are dropped and counted
+    /// (`queue_full`). Default 1024.
     pub queue_capacity: Option<usize>,
+    /// Bytes of the bodies waiting for the decoder; a payload that would pass it is dropped and
+    /// counted (`queue_bytes_full`). The decoder's batch holds as much again while the queue
+    /// refills, so bodies take at most twice this. Default 16 MiB (16777216), or
+    /// `max_body_bytes` if that is larger; at least `max_body_bytes`, or the largest bodies
+    /// could never be queued.
+    pub queue_max_bytes: Option<usize>,
     /// How long SIGTERM waits for in-flight requests. Default `10s`.
     pub shutdown_grace: Option<String>,
     /// The ingest and admin listeners' limits (the tap's are under `tap:`): time to send a
@@ -128,6 +137,8 @@ pub struct Config {
     pub evaluation: EvaluationConfig,
     pub policy: Policy,
     pub queue_capacity: usize,
+    /// The bound of the queue's bytes: bodies waiting for the decoder.
+    pub queue_max_bytes: usize,
     pub shutdown_grace: Duration,
     /// The ingest and admin listeners' limits, each listener with its own budget.
     pub limits: Limits,
@@ -281,6 +292,18 @@ impl RawConfig {
         if queue_capacity == 0 {
             problems.push("queue_capacity: must be at least 1".into());
         }
+        let queue_max_bytes = raw
+            .queue_max_bytes
+            .unwrap_or_else(|| QUEUE_MAX_BYTES.max(max_body_bytes.unwrap_or(0)));
+        if queue_max_bytes == 0 {
+            problems.push("queue_max_bytes: must be at least 1".into());
+        } else if let Some(body) = max_body_bytes
+            && queue_max_bytes < body
+        {
+            problems.push(format!(
+                "queue_max_bytes: must be at least max_body_bytes ({body}), or no body that large could be queued; got {queue_max_bytes}"
+            ));
+        }
         let shutdown_grace = duration_or(
             &mut problems,
             "shutdown_grace",
@@ -343,6 +366,7 @@ impl RawConfig {
                 evaluation,
                 policy,
                 queue_capacity,
+                queue_max_bytes,
                 shutdown_grace,
                 limits,
                 max_body_bytes,

@@ -204,3 +204,36 @@ fn every_webhook_problem_is_reported_at_once() {
         "{error}"
     );
 }
+
+#[test]
+fn the_queue_is_bounded_in_bytes_at_least_as_large_as_one_body() {
+    let resolve = |yaml: &str, flags: Overrides| {
+        RawConfig::from_yaml(&format!("baseline: /b\n{yaml}"), "t.yaml")
+            .expect("parses")
+            .resolve(flags)
+    };
+    let config = resolve("", Overrides::default()).expect("valid");
+    assert_eq!(config.queue_max_bytes, 16 << 20);
+    assert_eq!(config.queue_capacity, 1024);
+    let config = resolve("queue_max_bytes: 2097152\n", Overrides::default()).expect("valid");
+    assert_eq!(config.queue_max_bytes, 2 << 20);
+    // A body cap above the default raises the default with it, rather than failing a
+    // configuration that worked before the byte bound.
+    let flags = Overrides {
+        max_body_bytes: Some((64usize << 20).to_string()),
+        ..Overrides::default()
+    };
+    assert_eq!(
+        resolve("", flags.clone()).expect("valid").queue_max_bytes,
+        64 << 20
+    );
+    let err = resolve("queue_max_bytes: 1048576\n", flags).expect_err("below one body");
+    assert_eq!(
+        err.problems,
+        [
+            "queue_max_bytes: must be at least max_body_bytes (67108864), or no body that large could be queued; got 1048576"
+        ]
+    );
+    let err = resolve("queue_max_bytes: 0\n", Overrides::default()).expect_err("zero");
+    assert_eq!(err.problems, ["queue_max_bytes: must be at least 1"]);
+}

@@ -15,7 +15,7 @@ use super::sampling::{Adjusted, Sampling};
 use crate::baseline::compile::Baseline;
 use crate::sidecar::ingest::queue::{Direction, Observation, Receiver, Source};
 use crate::sidecar::metrics::{ModelLabels, ReasonLabels, SourceLabels};
-use crate::sidecar::state::Shared;
+use crate::sidecar::state::{Component, Shared};
 
 /// While payloads arrive, the feed drains the queue every `BUSY_POLL`, taking all that came
 /// meanwhile at once; the request path never wakes it. 5 ms delays a sample by at most that,
@@ -23,7 +23,9 @@ use crate::sidecar::state::Shared;
 const BUSY_POLL: Duration = Duration::from_millis(5);
 /// Empty polls after which the feed polls every `IDLE_POLL` instead (an idle sidecar sleeps).
 const IDLE_POLLS: u32 = 200;
-const IDLE_POLL: Duration = Duration::from_millis(100);
+/// The longest the feed sleeps between two looks at the queue, and so between two heartbeats
+/// while idle.
+pub const IDLE_POLL: Duration = Duration::from_millis(100);
 
 /// The schema of a baseline's features, in baseline order, decoding at most `max_rows` rows of
 /// a payload (the window's size: a window keeps no more of one payload anyway).
@@ -35,7 +37,8 @@ pub fn schema(baseline: &Baseline, max_rows: usize) -> Schema {
 /// is gone. Responses are decoded only when `observe_responses` is set (prediction drift);
 /// otherwise a response (for example one of KServe's logger events) is passed over. With
 /// `sample_to` (rows a second), the share of the traffic's payloads taken follows the traffic
-/// (see [`super::sampling`]); without, every one is taken.
+/// (see [`super::sampling`]); without, every one is taken. Beats the feed's heartbeat on every
+/// poll and for every payload.
 pub fn run(
     shared: &Shared,
     receiver: &Receiver,
@@ -59,6 +62,7 @@ pub fn run(
         }
     };
     loop {
+        shared.heartbeats.beat(Component::Feed);
         adjust(&mut sampling, false);
         if stop.load(Ordering::Relaxed) || receiver.drain(&mut batch).is_err() {
             adjust(&mut sampling, true);
@@ -75,6 +79,7 @@ pub fn run(
         }
         empty_polls = 0;
         for observation in batch.drain(..) {
+            shared.heartbeats.beat(Component::Feed);
             crate::stats::pace::checkpoint(crate::sidecar::engine::YIELD_EVERY);
             let latest = shared.baseline();
             if !Arc::ptr_eq(&latest, &current) {
@@ -198,4 +203,32 @@ fn count_error(shared: &Shared, reason: &'static str) {
             reason: reason.into(),
         })
         .inc();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sidecar::ingest::queue::queue;
+    use crate::sidecar::state::tests::shared;
+
+    #[test]
+    fn the_feed_beats_while_the_queue_is_empty_and_stops_with_its_senders() {
+        let shared = shared();
+        let (observer, receiver) = queue(4, "credit".into(), Arc::new(shared.metrics.clone()));
+        let before = shared.heartbeats.last_beat(Component::Feed);
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (shared, stop) = (shared.clone(), stop.clone());
+            std::thread::spawn(move || run(&shared, &receiver, false, None, &stop))
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while shared.heartbeats.last_beat(Component::Feed) == before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(shared.heartbeats.last_beat(Component::Feed) > before);
+        drop(observer);
+        thread
+            .join()
+            .expect("the feed returns once every sender is gone");
+    }
 }

@@ -7,6 +7,12 @@
 //! random share of them is copied and queued, and the decoder sets that share (see
 //! `ingest::feed`). Payloads pushed to the ingest API are all taken.
 //!
+//! The queue is bounded twice: by payloads (`queue_capacity`) and by the bytes of their bodies
+//! (`queue_max_bytes`), so that bodies piling up behind a slow decoder cannot outgrow the
+//! container however large each one is. A payload that would pass either bound is dropped and
+//! counted (`queue_full`, `queue_bytes_full`); its bytes count from the offer until the feed
+//! takes it off the queue.
+//!
 //! The queue is a vector behind a mutex that the decoder empties by swapping it for its own, so
 //! each side holds the lock for a push or a swap only. The decoder runs at a lower priority than
 //! the request workers; a lock-free channel whose senders spin while a preempted receiver
@@ -18,6 +24,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+
+use prometheus_client::metrics::counter::Counter;
 
 use crate::sidecar::metrics::{Metrics, ReasonLabels};
 
@@ -57,10 +65,17 @@ pub struct Observation {
     pub body: Bytes,
 }
 
+/// What waits for the decoder: the payloads, oldest first, and the bytes of their bodies.
+#[derive(Debug, Default)]
+struct Pending {
+    items: Vec<Observation>,
+    bytes: usize,
+}
+
 #[derive(Debug)]
 struct Queue {
-    items: Mutex<Vec<Observation>>,
-    capacity: usize,
+    pending: Mutex<Pending>,
+    bounds: Bounds,
     /// The receiver is gone.
     closed: AtomicBool,
     sampler: Sampler,
@@ -134,13 +149,41 @@ fn mix(n: u64) -> u64 {
 }
 
 impl Queue {
-    fn lock(&self) -> MutexGuard<'_, Vec<Observation>> {
-        // Held for a push or a swap, which leave the vector whole even if a thread panicked.
-        self.items
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // Held for a push or a swap, which leave the payloads and their byte count whole even
+        // if a thread panicked.
+        self.pending
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+
+/// How much the queue holds at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Payloads (`queue_capacity`).
+    pub items: usize,
+    /// Bytes of their bodies (`queue_max_bytes`).
+    pub bytes: usize,
+}
+
+impl Bounds {
+    /// `items` payloads, and [`DEFAULT_MAX_BYTES`].
+    pub fn items(items: usize) -> Bounds {
+        Bounds {
+            items,
+            bytes: DEFAULT_MAX_BYTES,
+        }
+    }
+}
+
+/// The default bound of the queue's bytes (`queue_max_bytes`): 16 MiB. The feed takes the
+/// whole queue at once and decodes it while the queue fills again, so bodies hold at most twice
+/// this, 32 MiB: with the 31 MiB the sidecar holds under load, that leaves half of a 128 MiB
+/// container to the tap's in-flight bodies and the decoder. 16 MiB is 16 bodies at the default
+/// `max_body_bytes` and about 11 000 of 1.5 KB; the decoder, which takes the queue every 5 ms,
+/// could not decode more in that time anyway, so the bound costs no samples a window would use.
+pub const DEFAULT_MAX_BYTES: usize = 16 << 20;
 
 /// The sending side, cloned into every server.
 #[derive(Debug, Clone)]
@@ -149,9 +192,10 @@ pub struct Observer {
     metrics: Arc<Metrics>,
     /// Shared, not copied: an observer is cloned for every request the tap forwards.
     model: Arc<str>,
-    /// `drifttap_payloads_dropped_total{reason="queue_full"}`, resolved once: under overload it
-    /// is counted for most payloads.
-    queue_full: prometheus_client::metrics::counter::Counter,
+    /// `drifttap_payloads_dropped_total{reason="queue_full"}` and `{reason="queue_bytes_full"}`,
+    /// resolved once: under overload one of them is counted for most payloads.
+    queue_full: Counter,
+    queue_bytes_full: Counter,
 }
 
 /// The decoder's side.
@@ -165,29 +209,44 @@ pub struct Receiver {
 #[error("no payload")]
 pub struct Empty;
 
-/// A queue of `capacity` payloads: the observer for the servers and the receiver for the
-/// decoder.
+/// A queue of `capacity` payloads of at most [`DEFAULT_MAX_BYTES`] together: the observer for
+/// the servers and the receiver for the decoder.
 pub fn queue(capacity: usize, model: String, metrics: Arc<Metrics>) -> (Observer, Receiver) {
-    let capacity = capacity.max(1);
+    bounded(Bounds::items(capacity), model, metrics)
+}
+
+/// A queue within `bounds` (each at least 1).
+pub fn bounded(bounds: Bounds, model: String, metrics: Arc<Metrics>) -> (Observer, Receiver) {
+    let bounds = Bounds {
+        items: bounds.items.max(1),
+        bytes: bounds.bytes.max(1),
+    };
     let queue = Arc::new(Queue {
-        items: Mutex::new(Vec::with_capacity(capacity)),
-        capacity,
+        pending: Mutex::new(Pending {
+            items: Vec::with_capacity(bounds.items),
+            bytes: 0,
+        }),
+        bounds,
         closed: AtomicBool::new(false),
         sampler: Sampler::default(),
     });
-    let queue_full = metrics
-        .payloads_dropped
-        .get_or_create(&ReasonLabels {
-            model: model.clone(),
-            reason: "queue_full".into(),
-        })
-        .clone();
+    let counter = |reason: &str| {
+        metrics
+            .payloads_dropped
+            .get_or_create(&ReasonLabels {
+                model: model.clone(),
+                reason: reason.into(),
+            })
+            .clone()
+    };
+    let (queue_full, queue_bytes_full) = (counter("queue_full"), counter("queue_bytes_full"));
     (
         Observer {
             queue: queue.clone(),
             metrics,
             model: model.into(),
             queue_full,
+            queue_bytes_full,
         },
         Receiver { queue },
     )
@@ -201,33 +260,47 @@ impl Observer {
         self.queue.sampler.take()
     }
 
-    /// Queues a payload if there is room; otherwise drops it and counts it. Returns whether it
-    /// was queued.
+    /// Queues a payload if there is room for it, in payloads and in bytes; otherwise drops it
+    /// and counts it (`queue_full`, `queue_bytes_full`). Returns whether it was queued.
     pub fn offer(&self, observation: Observation) -> bool {
         self.offer_with(|| observation)
     }
 
-    /// Like [`Observer::offer`], but the payload is made only if there is room for it, under
-    /// the queue's lock (one lock per payload): under overload a server does not copy bodies
-    /// that would be dropped.
+    /// Like [`Observer::offer`], but the payload is made only if there is room for one more,
+    /// under the queue's lock (one lock per payload): under overload a server does not copy
+    /// bodies that would be dropped. Its size is known only once made: a body larger than the
+    /// bytes left is made, then dropped (at once, outside the lock) and counted.
     pub fn offer_with(&self, make: impl FnOnce() -> Observation) -> bool {
         if self.queue.closed.load(Ordering::Relaxed) {
             self.count_drop("shutting_down", 1);
             return false;
         }
-        let mut items = self.queue.lock();
-        if items.len() < self.queue.capacity {
-            items.push(make());
-            true
-        } else {
-            drop(items);
+        let bounds = self.queue.bounds;
+        let mut pending = self.queue.lock();
+        if pending.items.len() >= bounds.items {
+            drop(pending);
             self.queue_full.inc();
-            false
+            return false;
         }
+        if pending.bytes >= bounds.bytes {
+            drop(pending);
+            self.queue_bytes_full.inc();
+            return false;
+        }
+        let observation = make();
+        let bytes = observation.body.len();
+        if bytes > bounds.bytes - pending.bytes {
+            drop(pending);
+            self.queue_bytes_full.inc();
+            return false;
+        }
+        pending.bytes += bytes;
+        pending.items.push(observation);
+        true
     }
 
-    /// Counts payloads left out before decoding (`queue_full`, `body_too_large`,
-    /// `shutting_down`).
+    /// Counts payloads left out before decoding (`queue_full`, `queue_bytes_full`,
+    /// `body_too_large`, `shutting_down`).
     pub fn count_drop(&self, reason: &str, count: u64) {
         self.metrics
             .payloads_dropped
@@ -240,12 +313,14 @@ impl Observer {
 }
 
 impl Receiver {
-    /// Moves every queued payload into `into` (which should be empty), oldest first. Returns
-    /// `Err` when the queue is empty and every observer is gone.
+    /// Moves every queued payload into `into` (which should be empty), oldest first, and frees
+    /// their bytes in the queue. Returns `Err` when the queue is empty and every observer is
+    /// gone.
     pub fn drain(&self, into: &mut Vec<Observation>) -> Result<(), Empty> {
         {
-            let mut items = self.queue.lock();
-            std::mem::swap(&mut *items, into);
+            let mut pending = self.queue.lock();
+            std::mem::swap(&mut pending.items, into);
+            pending.bytes = 0;
         }
         if into.is_empty() && self.disconnected() {
             return Err(Empty);
@@ -259,9 +334,11 @@ impl Receiver {
         let deadline = Instant::now() + timeout;
         loop {
             {
-                let mut items = self.queue.lock();
-                if !items.is_empty() {
-                    return Ok(items.remove(0));
+                let mut pending = self.queue.lock();
+                if !pending.items.is_empty() {
+                    let observation = pending.items.remove(0);
+                    pending.bytes = pending.bytes.saturating_sub(observation.body.len());
+                    return Ok(observation);
                 }
             }
             if self.disconnected() || Instant::now() >= deadline {
@@ -327,6 +404,89 @@ mod tests {
             crate::http::admin::encode(&registry)
                 .contains(r#"drifttap_payloads_dropped_total{model="m",reason="shutting_down"} 1"#)
         );
+    }
+
+    fn body(bytes: Bytes) -> Observation {
+        Observation {
+            source: Source::Tap,
+            direction: Direction::Request,
+            content_type: None,
+            headers: None,
+            body: bytes,
+        }
+    }
+
+    fn dropped(registry: &prometheus_client::registry::Registry, reason: &str) -> String {
+        let text = crate::http::admin::encode(registry);
+        let series = format!(r#"drifttap_payloads_dropped_total{{model="m",reason="{reason}"}} "#);
+        text.lines()
+            .find_map(|line| line.strip_prefix(&series))
+            .unwrap_or("absent")
+            .to_string()
+    }
+
+    #[test]
+    fn a_queue_full_of_bytes_drops_and_counts_and_the_feed_taking_them_frees_them() {
+        let mut registry = prometheus_client::registry::Registry::default();
+        let metrics = Arc::new(Metrics::register(&mut registry, "test"));
+        let bounds = Bounds {
+            items: 10,
+            bytes: 10,
+        };
+        let (observer, receiver) = bounded(bounds, "m".into(), metrics);
+        let bytes = |n: usize| body(Bytes::from(vec![b'x'; n]));
+        assert!(observer.offer(bytes(6)));
+        assert!(!observer.offer(bytes(5)), "6 + 5 is over 10 bytes");
+        assert!(observer.offer(bytes(4)), "6 + 4 is exactly 10");
+        let mut made = false;
+        assert!(!observer.offer_with(|| {
+            made = true;
+            bytes(1)
+        }));
+        assert!(!made, "no payload is made for a queue without a byte left");
+        assert!(!observer.offer(bytes(11)), "larger than the whole queue");
+        assert_eq!(dropped(&registry, "queue_bytes_full"), "3");
+        assert_eq!(dropped(&registry, "queue_full"), "0", "room for items");
+
+        let mut drained = Vec::new();
+        receiver.drain(&mut drained).expect("an observer is alive");
+        assert_eq!(drained.len(), 2);
+        assert!(
+            observer.offer(bytes(10)),
+            "the drained bytes are free again"
+        );
+        assert!(!observer.offer(bytes(1)));
+        let taken = receiver
+            .recv_timeout(Duration::from_millis(5))
+            .expect("queued");
+        assert_eq!(taken.body.len(), 10);
+        assert!(
+            observer.offer(bytes(10)),
+            "so are those of one payload taken"
+        );
+        assert_eq!(dropped(&registry, "queue_bytes_full"), "4");
+    }
+
+    #[test]
+    fn megabyte_bodies_behind_a_stalled_decoder_stay_within_the_default_byte_bound() {
+        // The count bound alone let 1 024 bodies of 1 MiB (1.07 GiB) wait for the decoder.
+        let mut registry = prometheus_client::registry::Registry::default();
+        let metrics = Arc::new(Metrics::register(&mut registry, "test"));
+        let (observer, receiver) = queue(1024, "m".into(), metrics);
+        // One buffer shared by every payload: the test itself holds 1 MiB.
+        let megabyte = Bytes::from(vec![b'x'; 1 << 20]);
+        let queued = (0..1024)
+            .filter(|_| observer.offer(body(megabyte.clone())))
+            .count();
+        assert_eq!(queued, DEFAULT_MAX_BYTES >> 20);
+        assert_eq!(
+            dropped(&registry, "queue_bytes_full"),
+            (1024 - queued).to_string()
+        );
+        let mut drained = Vec::new();
+        receiver.drain(&mut drained).expect("an observer is alive");
+        let bytes: usize = drained.iter().map(|o| o.body.len()).sum();
+        assert!(bytes <= DEFAULT_MAX_BYTES, "{bytes}");
     }
 
     #[test]
