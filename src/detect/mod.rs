@@ -12,11 +12,55 @@
 //!   per episode instead of on every noisy evaluation.
 //!
 //! The model drifts when any feature drifts (after the floor) or the MMD test does.
+//!
+//! **Decisions count fresh data.** Successive windows of a sidecar overlap: counting every
+//! evaluation would count one unlucky stretch of rows again and again. The engine hands an
+//! evaluation to [`Verdicts::decide`] only when every row of its window arrived after the
+//! newest row of the last one it counted; the others are *stale* and change no verdict. Counted
+//! evaluations then see disjoint rows, independent under the null, which is what makes the
+//! [`Budget`] a statement and not a hope.
 
 use std::collections::BTreeMap;
 
 use crate::data::Kind;
 use crate::evaluate::{FeatureReport, Report};
+
+/// A false-alarm budget: the expected time between false drift verdicts of one sidecar whose
+/// traffic matches its baseline, from which the per-evaluation level follows.
+///
+/// With the hysteresis `k`, a verdict turns on only after `k` consecutive counted evaluations
+/// drift; counted evaluations are independent under the null (they see disjoint rows) and
+/// happen at most once per `interval`, so over the budget `B` there are at most
+/// `N = B / interval` of them and the expected number of false turn-ons is at most `N·αᵏ`.
+/// Setting it to 1 gives `α = N^(−1/k)`: for 30 days at 30 s and `k = 3`, `α = 0.0226`.
+/// Traffic that turns the window over less than once per interval counts fewer evaluations
+/// and raises fewer false alarms than the budget; the detection delay is `k` turnovers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    /// The expected time between false alarms.
+    pub period: std::time::Duration,
+    /// The time between evaluations.
+    pub interval: std::time::Duration,
+    pub hysteresis: u32,
+}
+
+impl Budget {
+    /// The per-evaluation family-wise level: `N^(−1/k)` with `N = period / interval`
+    /// (at least one evaluation), at most 0.5.
+    pub fn alpha(&self) -> f64 {
+        let evaluations = (self.period.as_secs_f64() / self.interval.as_secs_f64()).max(1.0);
+        evaluations
+            .powf(-1.0 / f64::from(self.hysteresis.max(1)))
+            .min(0.5)
+    }
+
+    /// The expected false alarms per day of one sidecar that counts an evaluation at every
+    /// interval, at the level `alpha` (an upper bound: `N·αᵏ` per day).
+    pub fn false_alarms_per_day(&self, alpha: f64) -> f64 {
+        let per_day = 86_400.0 / self.interval.as_secs_f64();
+        per_day * alpha.powi(self.hysteresis.max(1) as i32)
+    }
+}
 
 /// How raw test outcomes become verdicts.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,7 +88,10 @@ impl Default for Policy {
 impl Policy {
     /// Whether one evaluation of a feature counts as drifting under this policy.
     pub fn raw_drift(&self, feature: &FeatureReport) -> bool {
-        if !feature.drift {
+        if feature.missing_drift {
+            return true;
+        }
+        if !feature.distribution_drift() {
             return false;
         }
         match feature.kind {
@@ -157,6 +204,7 @@ mod tests {
             statistic: Some(0.1),
             p_value: Some(if drift { 1e-9 } else { 0.5 }),
             p_value_method: Some(PValueMethod::Asymp),
+            threshold: Some(0.01),
             drift,
             n_reference: 1000,
             n_current: 100,
@@ -166,6 +214,9 @@ mod tests {
             psi: Some(effect),
             jensen_shannon: Some(effect),
             unseen_share: None,
+            missing_p_value: None,
+            missing_threshold: None,
+            missing_drift: false,
         }
     }
 
@@ -181,10 +232,12 @@ mod tests {
                 sigma: 1.0,
                 p_value: if mmd { 0.0 } else { 0.6 },
                 permutations: 100,
+                threshold: 0.025,
                 drift: mmd,
                 features: Vec::new(),
                 n_reference: 100,
                 n_current: 100,
+                seed: 0,
             }),
             chunks: None,
         }
@@ -279,5 +332,25 @@ mod tests {
         );
         assert_eq!(t, [Transition::Model { drifting: true }]);
         assert!(verdicts.multivariate.drifting);
+    }
+
+    #[test]
+    fn the_budget_sets_the_level_so_false_alarms_fit_it() {
+        let budget = Budget {
+            period: std::time::Duration::from_secs(30 * 86_400),
+            interval: std::time::Duration::from_secs(30),
+            hysteresis: 3,
+        };
+        let alpha = budget.alpha();
+        // 86 400 evaluations in 30 days: α³ · 86 400 = 1.
+        assert!((alpha - 86_400f64.powf(-1.0 / 3.0)).abs() < 1e-15);
+        assert!((alpha - 0.022_6).abs() < 1e-4, "{alpha}");
+        let per_30_days = budget.false_alarms_per_day(alpha) * 30.0;
+        assert!((per_30_days - 1.0).abs() < 1e-9, "{per_30_days}");
+        let once = Budget {
+            hysteresis: 1,
+            ..budget
+        };
+        assert!((once.alpha() - 1.0 / 86_400.0).abs() < 1e-15);
     }
 }

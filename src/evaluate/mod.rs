@@ -21,28 +21,84 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::baseline::compile::{
-    Baseline, BaselineFeature, DEFAULT_MMD_ROWS, FeatureData, ValueType, sample_rows,
+    Baseline, BaselineFeature, FeatureData, ValueType, sample_indices, sample_rows,
 };
 use crate::baseline::select::Selection;
 use crate::data::{Column, Frame, Kind, MISSING, Values, categories_of};
 use crate::stats::chi2::{Continuity, chi2_contingency};
-use crate::stats::correction::{Correction, correct};
+use crate::stats::correction::{Correction, correct, correct_family};
 use crate::stats::effect::{
     DEFAULT_PSI_BINS, PSI_EPSILON, QuantileBins, WASSERSTEIN_NORM_FLOOR, jensen_shannon, psi,
     wasserstein,
 };
+use crate::stats::fisher::fisher_exact;
 use crate::stats::ks::{KsMethod, KsOptions, SortedSample, ks_2samp_sorted};
 use crate::stats::mmd::{MmdReference, Permutations, Rows, mmd_test};
-use crate::stats::{Compute, StatsError, par};
+use crate::stats::{Compute, StatsError, par, rng};
 pub use report::{
     ChunkReport, Document, FeatureReport, MultivariateReport, PValueMethod, Report, Source, Test,
     json,
 };
 
-/// Rows of CURRENT (of each chunk, of a window) fed to the MMD test at most (a uniform sample
-/// is drawn above it). The reference side is the baseline's MMD sample, of the same default
-/// size ([`DEFAULT_MMD_ROWS`]); see there for why 1 000.
-pub const MMD_MAX_ROWS: usize = DEFAULT_MMD_ROWS;
+/// Rows of CURRENT (of each chunk, of a window) fed to the MMD test at most, unless configured
+/// (a uniform sample is drawn above it). The reference side gets as many rows, at least
+/// [`MMD_MIN_REFERENCE_ROWS`], drawn afresh from the baseline's MMD sample at each evaluation.
+/// The test's cost grows with the square of the rows times the permutations: 2 000 × 2 000
+/// with the 885 permutations of the default level takes about half a second on one core, and
+/// its power grows with the window up to here.
+pub const MMD_MAX_ROWS: usize = 2_000;
+
+/// The fewest reference rows an MMD test draws (when the pool has them), however small the
+/// window.
+pub const MMD_MIN_REFERENCE_ROWS: usize = 1_000;
+
+/// The multivariate test's share of the level in the one family of tests: it is the only test
+/// of joint changes, and the per-feature tests share the other half.
+pub const MMD_SHARE: f64 = 0.5;
+
+/// Rows of the fixed reference under [`Compat::Alibi`]: alibi-detect's test against the
+/// baseline's first 1 000 sampled rows.
+pub const ALIBI_REFERENCE_ROWS: usize = 1_000;
+
+/// Permutations the MMD test runs when not configured, for a test held to `threshold`: ten
+/// times the reciprocal, so that the permutation p-value `(b + 1)/(P + 1)` resolves the
+/// threshold with ten exceedances to spare (99 at least, 9 999 at most).
+pub fn permutations_for(threshold: f64) -> usize {
+    let wanted = (10.0 / threshold).ceil();
+    if wanted.is_finite() {
+        (wanted as usize).saturating_sub(1).clamp(99, 9_999)
+    } else {
+        9_999
+    }
+}
+
+/// How the tests form a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Compat {
+    /// One family: the per-feature tests, the missing-share tests and the MMD test under the
+    /// correction, so `p_val` is the evaluation's family-wise rate; MMD p-values
+    /// `(b + 1)/(P + 1)`, a fresh reference sample at each evaluation.
+    #[default]
+    Drifttap,
+    /// alibi-detect's decision, to reproduce its numbers: the correction across the
+    /// per-feature tests only, MMD at the full `p_val` on its own with alibi's p-value (the
+    /// share of permutations at least as extreme, no `+ 1`), against the baseline's first
+    /// [`ALIBI_REFERENCE_ROWS`] rows of its sample (drawn with seed 0), unstandardised; no
+    /// missing-share tests.
+    Alibi,
+}
+
+impl Compat {
+    /// The name in configuration and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compat::Drifttap => "drifttap",
+            Compat::Alibi => "alibi",
+        }
+    }
+}
 
 /// What to run and how to decide.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,12 +116,20 @@ pub struct Options {
     pub ks_method: KsMethod,
     /// The multiple-testing correction across features.
     pub correction: Correction,
-    /// The p-value threshold (before correction).
+    /// The p-value threshold (before correction): with [`Compat::Drifttap`] and a correction,
+    /// the chance that an evaluation of data like the baseline's drifts.
     pub p_val: f64,
-    /// MMD permutations.
-    pub permutations: usize,
-    /// Seed of the MMD permutations and of the sample of CURRENT's rows.
+    /// MMD permutations; `None`: [`permutations_for`] the MMD test's threshold.
+    pub permutations: Option<usize>,
+    /// Seed of the samples of rows (reference and current) and of the MMD permutations;
+    /// [`Prepared::evaluate_seeded`] takes another one per evaluation.
     pub seed: u64,
+    /// Test each feature's missing share (Fisher's exact test) in the family.
+    pub missing: bool,
+    /// Rows of CURRENT the MMD test uses at most.
+    pub mmd_max_rows: usize,
+    /// How the tests form the verdict.
+    pub compat: Compat,
 }
 
 impl Default for Options {
@@ -78,8 +142,11 @@ impl Default for Options {
             ks_method: KsMethod::Auto,
             correction: Correction::Bonferroni,
             p_val: 0.05,
-            permutations: 100,
+            permutations: None,
             seed: 0,
+            missing: true,
+            mmd_max_rows: MMD_MAX_ROWS,
+            compat: Compat::Drifttap,
         }
     }
 }
@@ -139,13 +206,35 @@ struct PreparedFeature {
     reference_std: f64,
 }
 
-/// The MMD reference projected on the selected features.
+/// The MMD sample projected on the selected features.
 #[derive(Debug)]
 struct PreparedMmd {
-    reference: MmdReference,
+    /// The pool each evaluation draws its reference rows from: the baseline's MMD sample,
+    /// standardised, row-major.
+    pool: Vec<f64>,
+    dim: usize,
+    sigma: f64,
+    /// Under [`Compat::Alibi`], the one fixed reference (raw values).
+    fixed: Option<MmdReference>,
     names: Vec<String>,
     /// (index into the prepared features, mean, std) per MMD feature, in `names` order.
     columns: Vec<(usize, f64, f64)>,
+}
+
+impl PreparedMmd {
+    fn pool_rows(&self) -> usize {
+        self.pool.len() / self.dim
+    }
+}
+
+/// One test of the family.
+#[derive(Debug, Clone, Copy)]
+enum Member {
+    /// Feature `i`'s distribution test.
+    Feature(usize),
+    /// Feature `i`'s missing share.
+    Missing(usize),
+    Mmd,
 }
 
 /// An evaluation of frames against one baseline, prepared once (see the [module](self)).
@@ -168,7 +257,7 @@ impl Prepared {
         let baseline = baseline.into();
         let features = prepare_features(&baseline, &options.selection)?;
         let mmd = if options.mmd {
-            prepare_mmd(&baseline, &features, compute)?
+            prepare_mmd(&baseline, &features, options.compat, compute)?
         } else {
             None
         };
@@ -179,23 +268,6 @@ impl Prepared {
             features,
             mmd,
         })
-    }
-
-    /// Caches the reference–reference part of the MMD permutation test for windows of
-    /// `window_rows` rows (the MMD sees at most [`MMD_MAX_ROWS`] of them): an evaluation with
-    /// that many complete rows then visits only the tiles that touch the window; any other size
-    /// runs the full pass, with the same result.
-    pub fn cache_mmd(&mut self, window_rows: usize) -> Result<(), EvaluateError> {
-        let rows = window_rows.min(MMD_MAX_ROWS);
-        if let Some(mmd) = self.mmd.as_mut().filter(|_| rows >= 2) {
-            mmd.reference.cache_permutations(
-                rows,
-                self.options.permutations,
-                self.options.seed,
-                &self.compute,
-            )?;
-        }
-        Ok(())
     }
 
     /// The baseline evaluated against.
@@ -220,9 +292,21 @@ impl Prepared {
             .map(|f| self.baseline.features[f.index].name.as_str())
     }
 
-    /// Evaluates rows `rows` of `current`: every selected feature, the correction, the
-    /// multivariate test. The report has no chunks.
+    /// Evaluates rows `rows` of `current` with the options' seed: every selected feature, the
+    /// multivariate test, the correction. The report has no chunks.
     pub fn evaluate(&self, current: &Frame, rows: Range<usize>) -> Result<Report, EvaluateError> {
+        self.evaluate_seeded(current, rows, self.options.seed)
+    }
+
+    /// [`Prepared::evaluate`] with `seed` for the samples of rows and the permutations: each
+    /// evaluation of a stream should take its own, so that no evaluation inherits another's
+    /// reference sample.
+    pub fn evaluate_seeded(
+        &self,
+        current: &Frame,
+        rows: Range<usize>,
+        seed: u64,
+    ) -> Result<Report, EvaluateError> {
         if rows.start > rows.end || rows.end > current.rows() {
             return Err(EvaluateError::Rows {
                 start: rows.start,
@@ -247,24 +331,102 @@ impl Prepared {
         })
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
-        let tested: Vec<(usize, f64)> = reports
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| r.p_value.map(|p| (i, p)))
-            .collect();
-        let mut threshold = self.options.p_val;
-        if !tested.is_empty() {
-            let p_values: Vec<f64> = tested.iter().map(|(_, p)| *p).collect();
-            let corrected = correct(&p_values, self.options.p_val, self.options.correction)?;
-            threshold = corrected.threshold;
-            for ((i, _), drift) in tested.iter().zip(corrected.drift) {
-                reports[*i].drift = drift;
+        let alibi = self.options.compat == Compat::Alibi;
+        let mut members: Vec<(Member, f64)> = Vec::new();
+        for (i, r) in reports.iter().enumerate() {
+            if let Some(p) = r.p_value {
+                members.push((Member::Feature(i), p));
+            }
+            if let Some(p) = r.missing_p_value.filter(|_| !alibi) {
+                members.push((Member::Missing(i), p));
             }
         }
+        let others = members.len();
+        let alpha = self.options.p_val;
+        // The MMD test's share of the level, known before it runs (its permutations follow).
+        let mmd_share = match (alibi, others) {
+            (true, _) | (false, 0) => 1.0,
+            (false, _) => MMD_SHARE,
+        };
+        let mmd_level = match self.options.correction {
+            Correction::None => alpha,
+            _ => alpha * mmd_share,
+        };
         let multivariate = match &self.mmd {
-            Some(m) => self.mmd_report(m, &columns, rows)?,
+            Some(m) => self.mmd_report(m, &columns, rows, mmd_level, seed)?,
             None => None,
         };
+        if let Some(m) = multivariate.as_ref().filter(|_| !alibi) {
+            members.push((Member::Mmd, m.p_value));
+        }
+        let mut multivariate = multivariate;
+        // The per-feature tests' threshold before any rejection, reported when none ran.
+        let feature_share = if multivariate.is_some() && !alibi {
+            1.0 - MMD_SHARE
+        } else {
+            1.0
+        };
+        let mut threshold = match self.options.correction {
+            Correction::None => alpha,
+            _ => alpha * feature_share / others.max(1) as f64,
+        };
+        if alibi {
+            let tested: Vec<(usize, f64)> = reports
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| r.p_value.map(|p| (i, p)))
+                .collect();
+            if !tested.is_empty() {
+                let p_values: Vec<f64> = tested.iter().map(|(_, p)| *p).collect();
+                let corrected = correct(&p_values, alpha, self.options.correction)?;
+                threshold = corrected.threshold;
+                for ((i, _), drift) in tested.iter().zip(corrected.drift) {
+                    reports[*i].threshold = Some(threshold);
+                    reports[*i].drift = drift;
+                }
+            }
+            if let Some(m) = &mut multivariate {
+                m.threshold = alpha;
+                m.drift = m.permutations > 0 && m.p_value < alpha;
+            }
+        } else if !members.is_empty() {
+            let has_mmd = matches!(members.last(), Some((Member::Mmd, _)));
+            let weights: Vec<f64> = members
+                .iter()
+                .map(|(member, _)| match member {
+                    Member::Mmd if others == 0 => 1.0,
+                    Member::Mmd => MMD_SHARE,
+                    _ if has_mmd => (1.0 - MMD_SHARE) / others as f64,
+                    _ => 1.0 / others as f64,
+                })
+                .collect();
+            let p_values: Vec<f64> = members.iter().map(|(_, p)| *p).collect();
+            let corrected = correct_family(&p_values, &weights, alpha, self.options.correction)?;
+            for (((member, _), t), drift) in members
+                .iter()
+                .zip(corrected.thresholds)
+                .zip(corrected.drift)
+            {
+                match *member {
+                    Member::Feature(i) => {
+                        threshold = t;
+                        reports[i].threshold = Some(t);
+                        reports[i].drift |= drift;
+                    }
+                    Member::Missing(i) => {
+                        reports[i].missing_threshold = Some(t);
+                        reports[i].missing_drift = drift;
+                        reports[i].drift |= drift;
+                    }
+                    Member::Mmd => {
+                        if let Some(m) = &mut multivariate {
+                            m.threshold = t;
+                            m.drift = m.permutations > 0 && drift;
+                        }
+                    }
+                }
+            }
+        }
         Ok(Report {
             drift: reports.iter().any(|r| r.drift)
                 || multivariate.as_ref().is_some_and(|m| m.drift),
@@ -357,7 +519,21 @@ impl Prepared {
             psi: None,
             jensen_shannon: None,
             unseen_share: None,
+            threshold: None,
+            missing_p_value: None,
+            missing_threshold: None,
+            missing_drift: false,
         };
+        // The missing share: testable once either side has a missing value (with none on
+        // both, every table with these margins is the observed one).
+        let reference_missing = feature.missing as u64;
+        if options.missing && chunk_rows > 0 && reference_missing + current_missing as u64 > 0 {
+            let reference_present = (self.baseline.rows - feature.missing) as u64;
+            report.missing_p_value = Some(fisher_exact([
+                [reference_missing, reference_present],
+                [current_missing as u64, report.n_current as u64],
+            ]));
+        }
         if report.n_reference == 0 || report.n_current == 0 {
             return Ok(report);
         }
@@ -426,13 +602,18 @@ impl Prepared {
         Ok(report)
     }
 
-    /// MMD of rows `rows` of CURRENT (complete ones, at most [`MMD_MAX_ROWS`] drawn with the
-    /// options' seed + 1), standardised like the reference sample.
+    /// MMD of rows `rows` of CURRENT (complete ones, at most `mmd_max_rows` drawn with a
+    /// stream of `seed`), standardised like the reference, against as many reference rows
+    /// (at least [`MMD_MIN_REFERENCE_ROWS`]) drawn from the pool with another stream, with
+    /// permutations from a third; `level` is the threshold the test will be held to, which
+    /// sets the default number of permutations.
     fn mmd_report(
         &self,
         m: &PreparedMmd,
         columns: &[Cow<'_, Column>],
         rows: Range<usize>,
+        level: f64,
+        seed: u64,
     ) -> Result<Option<MultivariateReport>, EvaluateError> {
         let mut slices: Vec<&[f64]> = Vec::with_capacity(m.columns.len());
         for &(feature, _, _) in &m.columns {
@@ -442,36 +623,70 @@ impl Prepared {
                 Values::Categorical { .. } => return Ok(None),
             }
         }
-        let mut y = sample_rows(&slices, MMD_MAX_ROWS, self.options.seed.wrapping_add(1));
+        let alibi = m.fixed.is_some();
+        let (current_seed, reference_seed, permutation_seed) = if alibi {
+            (seed.wrapping_add(1), 0, seed)
+        } else {
+            (rng::bits(seed, 1), rng::bits(seed, 2), rng::bits(seed, 3))
+        };
+        let mut y = sample_rows(&slices, self.options.mmd_max_rows.max(2), current_seed);
         let dim = slices.len();
-        for row in y.chunks_exact_mut(dim) {
-            for (v, (_, mean, std)) in row.iter_mut().zip(&m.columns) {
-                *v = (*v - mean) / std;
+        if !alibi {
+            for row in y.chunks_exact_mut(dim) {
+                for (v, (_, mean, std)) in row.iter_mut().zip(&m.columns) {
+                    *v = (*v - mean) / std;
+                }
             }
         }
-        if y.len() / dim < 2 {
+        let current_rows = y.len() / dim;
+        if current_rows < 2 {
             return Ok(None);
         }
+        let drawn;
+        let reference = match &m.fixed {
+            Some(fixed) => fixed,
+            None => {
+                let wanted = current_rows.max(MMD_MIN_REFERENCE_ROWS);
+                let picked = sample_indices(m.pool_rows(), wanted, reference_seed);
+                let mut data = Vec::with_capacity(picked.len() * dim);
+                for i in picked {
+                    data.extend_from_slice(&m.pool[i * dim..(i + 1) * dim]);
+                }
+                drawn = MmdReference::with_sigma(data, dim, m.sigma)?;
+                &drawn
+            }
+        };
+        let count = self
+            .options
+            .permutations
+            .unwrap_or_else(|| permutations_for(level));
         let result = mmd_test(
-            &m.reference,
+            reference,
             Rows::new(&y, dim)?,
             Permutations::Random {
-                count: self.options.permutations,
-                seed: self.options.seed,
+                count,
+                seed: permutation_seed,
             },
-            self.options.p_val,
+            level.min(0.5),
             &self.compute,
         )?;
+        let p_value = if alibi {
+            result.p_value
+        } else {
+            result.permutation_p_value()
+        };
         Ok(Some(MultivariateReport {
             test: Test::Mmd,
             statistic: result.statistic,
             sigma: result.sigma,
-            p_value: result.p_value,
+            p_value,
             permutations: result.permutations,
-            drift: result.permutations > 0 && result.p_value < self.options.p_val,
+            threshold: level,
+            drift: false,
             features: m.names.clone(),
             n_reference: result.n_reference,
             n_current: result.n_current,
+            seed,
         }))
     }
 }
@@ -537,12 +752,14 @@ fn prepare_features(
     Ok(out)
 }
 
-/// The baseline's MMD sample restricted to the selected numeric features. The stored
-/// bandwidth serves when every sampled feature is selected; otherwise the median heuristic
-/// runs again on the projection.
+/// The baseline's MMD sample restricted to the selected numeric features: the pool of
+/// reference rows and the kernel's bandwidth. The stored bandwidth serves when every sampled
+/// feature is selected; otherwise the median heuristic runs again on the projection. Under
+/// [`Compat::Alibi`], one fixed reference of raw values with its own median heuristic.
 fn prepare_mmd(
     baseline: &Baseline,
     features: &[PreparedFeature],
+    compat: Compat,
     compute: &Compute,
 ) -> Result<Option<PreparedMmd>, EvaluateError> {
     let Some(sample) = &baseline.mmd else {
@@ -563,19 +780,46 @@ fn prepare_mmd(
     if keep.is_empty() {
         return Ok(None);
     }
-    let data = sample.standardised(&keep);
-    let reference = if keep.len() == sample.features.len() {
-        MmdReference::with_sigma(data, keep.len(), sample.sigma)
-    } else {
-        MmdReference::new(data, keep.len(), compute)
+    let dim = keep.len();
+    let zero_variance_is_none = |result: Result<MmdReference, StatsError>| match result {
+        Ok(r) => Ok(Some(r)),
+        Err(StatsError::ZeroVariance { .. }) => Ok(None),
+        Err(e) => Err(EvaluateError::Invalid(e)),
     };
-    let reference = match reference {
-        Ok(r) => r,
-        Err(StatsError::ZeroVariance { .. }) => return Ok(None),
-        Err(e) => return Err(EvaluateError::Invalid(e)),
+    let (pool, sigma, fixed) = match compat {
+        Compat::Alibi => {
+            let width = sample.features.len();
+            let mut raw = Vec::new();
+            for i in sample_indices(sample.rows(), ALIBI_REFERENCE_ROWS, 0) {
+                raw.extend(keep.iter().map(|&j| sample.values[i * width + j]));
+            }
+            let Some(fixed) = zero_variance_is_none(MmdReference::new(raw, dim, compute))? else {
+                return Ok(None);
+            };
+            (Vec::new(), fixed.sigma(), Some(fixed))
+        }
+        Compat::Drifttap => {
+            let pool = sample.standardised(&keep);
+            let sigma = if dim == sample.features.len() {
+                sample.sigma
+            } else {
+                let subset = sample.bandwidth_rows(&keep);
+                match zero_variance_is_none(MmdReference::new(subset, dim, compute))? {
+                    Some(r) => r.sigma(),
+                    None => return Ok(None),
+                }
+            };
+            if pool.len() / dim < 2 || !(sigma > 0.0) {
+                return Ok(None);
+            }
+            (pool, sigma, None)
+        }
     };
     Ok(Some(PreparedMmd {
-        reference,
+        pool,
+        dim,
+        sigma,
+        fixed,
         names: keep.iter().map(|&j| sample.features[j].clone()).collect(),
         columns,
     }))

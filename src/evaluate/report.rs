@@ -83,6 +83,9 @@ pub struct FeatureReport {
     pub statistic: Option<f64>,
     pub p_value: Option<f64>,
     pub p_value_method: Option<PValueMethod>,
+    /// The cut-off `p_value` was compared with, after the correction.
+    pub threshold: Option<f64>,
+    /// Drift in this evaluation: the distribution test or the missing-share test rejected.
     pub drift: bool,
     pub n_reference: usize,
     pub n_current: usize,
@@ -95,6 +98,21 @@ pub struct FeatureReport {
     pub jensen_shannon: Option<f64>,
     /// Share of CURRENT in categories the reference never had (categorical features).
     pub unseen_share: Option<f64>,
+    /// Fisher's exact test of the missing shares; `None` when neither side misses a value
+    /// (or the test is off).
+    pub missing_p_value: Option<f64>,
+    pub missing_threshold: Option<f64>,
+    /// The missing share drifted.
+    pub missing_drift: bool,
+}
+
+impl FeatureReport {
+    /// Whether the distribution test (KS or χ²) rejected, the missing share aside.
+    pub fn distribution_drift(&self) -> bool {
+        self.p_value
+            .zip(self.threshold)
+            .is_some_and(|(p, threshold)| p < threshold)
+    }
 }
 
 /// The multivariate test across numeric features.
@@ -105,12 +123,18 @@ pub struct MultivariateReport {
     /// MMD².
     pub statistic: f64,
     pub sigma: f64,
+    /// `(b + 1)/(P + 1)` (alibi-detect's `b / P` under `compat: alibi`).
     pub p_value: f64,
     pub permutations: usize,
+    /// The cut-off `p_value` was compared with, after the correction.
+    pub threshold: f64,
     pub drift: bool,
     pub features: Vec<String>,
     pub n_reference: usize,
     pub n_current: usize,
+    /// The seed of the rows sampled on both sides and of the permutations: with the same
+    /// baseline, rows and options, it reproduces the test.
+    pub seed: u64,
 }
 
 /// One chunk of CURRENT, rows `start..end`, evaluated on its own.

@@ -42,7 +42,7 @@ fn baseline(selection: &Selection) -> Arc<Baseline> {
 
 fn options() -> Options {
     Options {
-        permutations: 50,
+        permutations: Some(50),
         ..Options::default()
     }
 }
@@ -51,8 +51,7 @@ fn options() -> Options {
 fn an_evaluation_prepared_once_reports_what_one_prepared_each_time_does() {
     let baseline = baseline(&Selection::default());
     let compute = Compute::detect().with_threads(2);
-    let mut prepared = Prepared::new(Arc::clone(&baseline), options(), &compute).expect("valid");
-    prepared.cache_mmd(5_000).expect("cached");
+    let prepared = Prepared::new(Arc::clone(&baseline), options(), &compute).expect("valid");
     for (seed, shift) in [(2, 0.0), (3, 0.05), (4, 0.3)] {
         let window = frame(5_000, shift, seed);
         let once = prepared.evaluate(&window, 0..5_000).expect("evaluates");
@@ -192,4 +191,120 @@ fn negative_zero_and_zero_are_one_category_from_baseline_to_window() {
     let report = prepared.evaluate(&current, 0..900).expect("evaluates");
     assert_eq!(report.features[0].unseen_share, Some(0.0));
     assert!(!report.drift, "{report:?}");
+}
+
+/// `frame` with `share` of `debt` missing (every `1/share`-th row).
+fn with_missing_debt(mut frame: Frame, share: f64) -> Frame {
+    let rows = frame.rows();
+    let mut columns = std::mem::take(&mut frame).into_columns();
+    if let Values::Numeric(v) = &mut columns[2].values {
+        let missing = (share * rows as f64).round() as usize;
+        for i in 0..missing {
+            v[i * rows / missing.max(1)] = f64::NAN;
+        }
+    }
+    Frame::new(rows, columns).expect("consistent columns")
+}
+
+#[test]
+fn a_missing_share_that_grows_drifts_in_the_family() {
+    let reference = with_missing_debt(frame(20_000, 0.0, 1), 0.02);
+    let baseline = Baseline::build(
+        &reference,
+        &Selection::default(),
+        &BuildOptions::default(),
+        &Compute::detect(),
+        &Quiet,
+    )
+    .expect("builds");
+    let prepared =
+        Prepared::new(Arc::new(baseline), options(), &Compute::detect()).expect("prepares");
+    let debt = |report: &Report| {
+        report
+            .features
+            .iter()
+            .find(|f| f.name == "debt")
+            .cloned()
+            .expect("debt")
+    };
+    let same = prepared
+        .evaluate(&with_missing_debt(frame(2_000, 0.0, 5), 0.02), 0..2_000)
+        .expect("evaluates");
+    let f = debt(&same);
+    assert!(f.missing_p_value.is_some_and(|p| p > 0.01), "{f:?}");
+    assert!(!f.missing_drift && !f.drift);
+    for share in [0.4, 1.0] {
+        let report = prepared
+            .evaluate(&with_missing_debt(frame(2_000, 0.0, 5), share), 0..2_000)
+            .expect("evaluates");
+        let f = debt(&report);
+        assert!(f.missing_drift && f.drift && report.drift, "{share}: {f:?}");
+        assert!(f.missing_p_value < f.missing_threshold, "{f:?}");
+    }
+    // No value missing on either side: nothing to test.
+    let clean = prepared
+        .evaluate(&frame(2_000, 0.0, 5), 0..2_000)
+        .expect("evaluates");
+    assert!(
+        clean
+            .features
+            .iter()
+            .all(|f| f.name == "debt" || f.missing_p_value.is_none())
+    );
+}
+
+#[test]
+fn the_tests_share_one_level_and_each_reports_its_threshold() {
+    let baseline = baseline(&Selection::default());
+    let compute = Compute::detect();
+    let prepared = Prepared::new(Arc::clone(&baseline), options(), &compute).expect("prepares");
+    let report = prepared
+        .evaluate(&frame(1_000, 0.0, 7), 0..1_000)
+        .expect("evaluates");
+    // Four distribution tests, no missing values: half of 0.05 over four, half to MMD.
+    for f in &report.features {
+        assert_eq!(f.threshold, Some(0.05 * 0.5 / 4.0), "{}", f.name);
+    }
+    assert_eq!(report.threshold, 0.05 * 0.5 / 4.0);
+    let mmd = report.multivariate.as_ref().expect("MMD ran");
+    assert_eq!(mmd.threshold, 0.025);
+    assert_eq!(mmd.n_current, 1_000);
+    assert_eq!(mmd.n_reference, MMD_MIN_REFERENCE_ROWS);
+    // (b + 1) / (P + 1): never 0.
+    assert!(mmd.p_value >= 1.0 / 51.0);
+    // Another seed draws another reference sample.
+    let other = prepared
+        .evaluate_seeded(&frame(1_000, 0.0, 7), 0..1_000, 99)
+        .expect("evaluates");
+    let other = other.multivariate.expect("MMD ran");
+    assert_ne!(other.statistic, mmd.statistic);
+    assert_eq!(other.seed, 99);
+
+    // alibi-detect's decision: features corrected among themselves, MMD at the full level.
+    let alibi = Prepared::new(
+        baseline,
+        Options {
+            compat: Compat::Alibi,
+            ..options()
+        },
+        &compute,
+    )
+    .expect("prepares");
+    let report = alibi
+        .evaluate(&frame(1_000, 0.0, 7), 0..1_000)
+        .expect("evaluates");
+    assert_eq!(report.threshold, 0.05 / 4.0);
+    let mmd = report.multivariate.expect("MMD ran");
+    assert_eq!(
+        (mmd.threshold, mmd.n_reference),
+        (0.05, ALIBI_REFERENCE_ROWS)
+    );
+}
+
+#[test]
+fn default_permutations_resolve_the_threshold() {
+    assert_eq!(permutations_for(0.025), 399);
+    assert_eq!(permutations_for(0.5), 99);
+    assert_eq!(permutations_for(1e-9), 9_999);
+    assert_eq!(permutations_for(0.05 / 2.0 * 0.452), 884);
 }

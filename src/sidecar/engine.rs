@@ -7,8 +7,14 @@
 //! with the servers lives in [`Shared`]: the window (a short mutex hold per pushed batch and per
 //! snapshot), the baseline (swapped whole on reload), the latest status, and the metrics.
 //!
-//! The engine prepares the evaluation once per baseline ([`Prepared`], with the MMD reference
-//! block cached for the window's size) and again only when a reload swaps the baseline.
+//! The engine prepares the evaluation once per baseline ([`Prepared`]) and again only when a
+//! reload swaps the baseline. Each evaluation takes its own seed (a per-process random base and
+//! the evaluation's number), so no evaluation and no replica inherits another's MMD reference
+//! sample; the status reports it.
+//!
+//! **Only fresh windows count** (see [`crate::detect`]): an evaluation moves the verdicts only
+//! when every row of its window arrived after the newest row of the last counted one. Others
+//! still publish their statistics, and `drifttap_window_stale` says they did not count.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,6 +55,8 @@ pub enum Tick {
         /// Samples in the window evaluated, and the wall-clock times of its oldest and newest.
         samples: usize,
         span: Option<(SystemTime, SystemTime)>,
+        /// Whether it counted toward the verdicts (its window was all fresh rows).
+        counted: bool,
     },
     Failed {
         error: String,
@@ -81,6 +89,24 @@ pub struct Engine {
     verdicts: Verdicts,
     /// The evaluation prepared for the baseline in use; prepared again when it is swapped.
     prepared: Option<Prepared>,
+    /// The window's count of pushed rows at the last counted evaluation.
+    counted_at: Option<u64>,
+    /// Evaluations run so far, and the random base of their seeds.
+    evaluations: u64,
+    seed_base: u64,
+}
+
+/// A random 64-bit value that differs between processes (and replicas).
+fn process_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(u64::from(std::process::id()));
+    hasher.write_u128(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
 }
 
 impl Engine {
@@ -95,6 +121,23 @@ impl Engine {
                 model: shared.model.clone(),
             })
             .set(config.interval.as_secs_f64());
+        let labels = ModelLabels {
+            model: shared.model.clone(),
+        };
+        let metrics = &shared.metrics;
+        metrics
+            .evaluation_alpha
+            .get_or_create(&labels)
+            .set(config.p_val);
+        metrics
+            .evaluation_hysteresis
+            .get_or_create(&labels)
+            .set(i64::from(policy.hysteresis));
+        metrics
+            .false_alarm_budget
+            .get_or_create(&labels)
+            .set(config.budget.map_or(0.0, |b| b.period.as_secs_f64()));
+        drop(metrics.window_stale.get_or_create(&labels));
         Engine {
             shared,
             config,
@@ -102,7 +145,17 @@ impl Engine {
             compute,
             verdicts: Verdicts::default(),
             prepared: None,
+            counted_at: None,
+            evaluations: 0,
+            seed_base: process_seed(),
         }
+    }
+
+    /// Seeds evaluations from `base` instead of a random value: the same windows then give the
+    /// same reports (for tests and simulations).
+    pub fn with_seed(mut self, base: u64) -> Self {
+        self.seed_base = base;
+        self
     }
 
     /// One evaluation now.
@@ -117,7 +170,7 @@ impl Engine {
         };
         let started = Instant::now();
         let wall = SystemTime::now();
-        let (snapshot, span) = {
+        let (snapshot, span, counted) = {
             let mut window = shared.lock_window();
             window.expire(started);
             shared
@@ -140,12 +193,19 @@ impl Engine {
             let span = window
                 .span()
                 .map(|(oldest, newest)| (ago(oldest), ago(newest)));
-            (window.snapshot(), span)
+            // Fresh: every row in the window arrived after the last counted evaluation.
+            let pushed = window.pushed();
+            let fresh = self
+                .counted_at
+                .is_none_or(|at| pushed - at >= window.len() as u64);
+            (window.snapshot(), span, fresh.then_some(pushed))
         };
         let baseline = shared.baseline();
+        let seed = crate::stats::rng::bits(self.seed_base, self.evaluations);
+        self.evaluations += 1;
         let evaluated = self
             .prepared(&baseline)
-            .and_then(|prepared| prepared.evaluate(&snapshot, 0..snapshot.rows()));
+            .and_then(|prepared| prepared.evaluate_seeded(&snapshot, 0..snapshot.rows(), seed));
         let report = match evaluated {
             Ok(report) => report,
             Err(e) => {
@@ -159,7 +219,18 @@ impl Engine {
                 };
             }
         };
-        let transitions = self.verdicts.decide(&report, &self.policy);
+        let transitions = match counted {
+            Some(pushed) => {
+                self.counted_at = Some(pushed);
+                self.verdicts.decide(&report, &self.policy)
+            }
+            None => Vec::new(),
+        };
+        shared
+            .metrics
+            .window_stale
+            .get_or_create(&labels)
+            .set(i64::from(counted.is_none()));
         let elapsed = started.elapsed();
         publish(&shared.metrics, &shared.model, &report, &self.verdicts);
         shared
@@ -180,7 +251,7 @@ impl Engine {
             .last_evaluation
             .get_or_create(&labels)
             .set(now);
-        let status = self.status_json(&report, &baseline, snapshot.rows());
+        let status = self.status_json(&report, &baseline, snapshot.rows(), counted.is_some());
         *shared
             .status
             .write()
@@ -192,6 +263,7 @@ impl Engine {
             baseline,
             samples: snapshot.rows(),
             span,
+            counted: counted.is_some(),
         }
     }
 
@@ -212,21 +284,24 @@ impl Engine {
                     correction: self.config.correction,
                     p_val: self.config.p_val,
                     permutations: self.config.permutations,
-                    // A fixed seed: the same window gives the same verdict.
-                    seed: 0,
+                    mmd_max_rows: self.config.mmd_max_rows,
+                    compat: self.config.compat,
                     ..Options::default()
                 };
-                let mut prepared = Prepared::new(Arc::clone(baseline), options, &self.compute)?;
-                let window_rows = self.shared.lock_window().capacity();
-                prepared.cache_mmd(window_rows)?;
-                prepared
+                Prepared::new(Arc::clone(baseline), options, &self.compute)?
             }
         };
         Ok(self.prepared.insert(prepared))
     }
 
     /// The status document: `check`'s JSON for the window, with the verdicts after hysteresis.
-    fn status_json(&self, report: &Report, baseline: &Baseline, rows: usize) -> String {
+    fn status_json(
+        &self,
+        report: &Report,
+        baseline: &Baseline,
+        rows: usize,
+        counted: bool,
+    ) -> String {
         let mut decided = report.clone();
         decided.drift = self.verdicts.model.drifting;
         for f in &mut decided.features {
@@ -235,7 +310,7 @@ impl Engine {
         if let Some(m) = &mut decided.multivariate {
             m.drift = self.verdicts.multivariate.drifting;
         }
-        evaluate::json(
+        let document = evaluate::json(
             &decided,
             evaluate::Source {
                 path: &self.shared.baseline_path,
@@ -247,7 +322,24 @@ impl Engine {
                 rows,
                 version: None,
             },
-        )
+        );
+        // The decision around the tests: what the verdict promises and whether this one
+        // counted.
+        let decision = serde_json::json!({
+            "counted": counted,
+            "alpha": self.config.p_val,
+            "hysteresis": self.policy.hysteresis,
+            "false_alarm_budget_seconds": self.config.budget.map(|b| b.period.as_secs_f64()),
+            "false_alarms_per_day_at_most": self.config.budget.map(|b| b.false_alarms_per_day(self.config.p_val)),
+            "compat": self.config.compat.as_str(),
+        });
+        match serde_json::from_str::<serde_json::Value>(&document) {
+            Ok(serde_json::Value::Object(mut map)) => {
+                map.insert("decision".into(), decision);
+                serde_json::to_string_pretty(&map).unwrap_or(document)
+            }
+            _ => document,
+        }
     }
 
     /// Evaluates every interval until `stop` is set, logging each outcome and passing each
@@ -284,10 +376,12 @@ impl Engine {
                     baseline,
                     samples,
                     span,
+                    counted,
                 } => {
                     tracing::info!(
                         drift = self.verdicts.model.drifting,
                         raw_drift = report.drift,
+                        counted,
                         elapsed_ms = elapsed.as_secs_f64() * 1e3,
                         "evaluated"
                     );
@@ -395,8 +489,11 @@ mod tests {
             chi2: true,
             mmd: true,
             p_val: 0.05,
+            budget: None,
             correction: Correction::Bonferroni,
-            permutations: 20,
+            permutations: Some(20),
+            mmd_max_rows: crate::evaluate::MMD_MAX_ROWS,
+            compat: crate::evaluate::Compat::Drifttap,
         }
     }
 
@@ -407,28 +504,79 @@ mod tests {
             hysteresis: 2,
             ..Policy::default()
         };
-        let mut engine = Engine::new(shared.clone(), config(), policy);
+        let mut engine = Engine::new(shared.clone(), config(), policy).with_seed(1);
         assert!(matches!(engine.tick(), Tick::Skipped { samples: 0 }));
         let now = Instant::now();
-        for v in synth::normal(2, 1_000, 0.5, 1.0) {
-            shared.lock_window().push(&[Number(v)], now);
-        }
-        let Tick::Evaluated { transitions, .. } = engine.tick() else {
+        let push = |seed| {
+            for v in synth::normal(seed, 1_000, 0.5, 1.0) {
+                shared.lock_window().push(&[Number(v)], now);
+            }
+        };
+        push(2);
+        let Tick::Evaluated {
+            transitions,
+            counted,
+            ..
+        } = engine.tick()
+        else {
             panic!("evaluated")
         };
+        assert!(counted);
         assert!(
             transitions.is_empty(),
             "one drifting evaluation is not enough"
         );
-        let Tick::Evaluated { transitions, .. } = engine.tick() else {
+        // The same window again: stale, it does not count, however often it drifts.
+        for _ in 0..3 {
+            let Tick::Evaluated {
+                transitions,
+                counted,
+                report,
+                ..
+            } = engine.tick()
+            else {
+                panic!("evaluated")
+            };
+            assert!(report.drift && !counted && transitions.is_empty());
+        }
+        let stale = |shared: &Shared| {
+            shared
+                .metrics
+                .window_stale
+                .get_or_create(&ModelLabels {
+                    model: "credit".into(),
+                })
+                .get()
+        };
+        assert_eq!(stale(&shared), 1);
+        // 999 new rows leave one counted row in the window: still stale.
+        for v in synth::normal(3, 999, 0.5, 1.0) {
+            shared.lock_window().push(&[Number(v)], now);
+        }
+        assert!(matches!(
+            engine.tick(),
+            Tick::Evaluated { counted: false, .. }
+        ));
+        push(4);
+        let Tick::Evaluated {
+            transitions,
+            counted,
+            ..
+        } = engine.tick()
+        else {
             panic!("evaluated")
         };
+        assert!(counted);
+        assert_eq!(stale(&shared), 0);
         assert_eq!(transitions[0], Transition::Model { drifting: true });
         let status = shared.status.read().expect("lock").clone().expect("status");
         let json: serde_json::Value = serde_json::from_str(&status).expect("JSON");
         assert_eq!(json["drift"], true);
         assert_eq!(json["features"][0]["name"], "income");
         assert_eq!(json["current"]["rows"], 1_000);
+        assert_eq!(json["decision"]["counted"], true);
+        assert_eq!(json["decision"]["alpha"], 0.05);
+        assert!(json["multivariate"]["seed"].is_u64());
         assert!(
             json["reference"]["version"]
                 .as_str()

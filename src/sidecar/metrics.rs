@@ -127,6 +127,10 @@ pub struct Metrics {
     pub evaluation_duration: Family<ModelLabels, Histogram, fn() -> Histogram>,
     pub last_evaluation: Family<ModelLabels, F64Gauge>,
     pub evaluation_interval: Family<ModelLabels, F64Gauge>,
+    pub window_stale: Family<ModelLabels, Gauge>,
+    pub evaluation_alpha: Family<ModelLabels, F64Gauge>,
+    pub evaluation_hysteresis: Family<ModelLabels, Gauge>,
+    pub false_alarm_budget: Family<ModelLabels, F64Gauge>,
     pub tap_requests: Family<TapLabels, Counter>,
     pub tap_upstream_errors: Family<ReasonLabels, Counter>,
     pub baseline_info: Family<BaselineLabels, Gauge>,
@@ -170,6 +174,10 @@ impl Metrics {
             evaluation_duration: Family::new_with_constructor(duration_histogram),
             last_evaluation: Family::default(),
             evaluation_interval: Family::default(),
+            window_stale: Family::default(),
+            evaluation_alpha: Family::default(),
+            evaluation_hysteresis: Family::default(),
+            false_alarm_budget: Family::default(),
             tap_requests: Family::default(),
             tap_upstream_errors: Family::default(),
             baseline_info: Family::default(),
@@ -209,6 +217,10 @@ impl Metrics {
             "drifttap_evaluation_duration_seconds", "Time an evaluation took", evaluation_duration;
             "drifttap_last_evaluation_timestamp_seconds", "Unix time of the last completed evaluation", last_evaluation;
             "drifttap_evaluation_interval_seconds", "The configured evaluation interval (the alert on a stalled engine compares the last evaluation's age with it)", evaluation_interval;
+            "drifttap_window_stale", "1 when the last evaluation did not count toward the verdict: not every row of its window is newer than the last counted evaluation", window_stale;
+            "drifttap_evaluation_alpha", "The per-evaluation family-wise level the tests are held to (derived from the false-alarm budget, or p_val)", evaluation_alpha;
+            "drifttap_evaluation_hysteresis", "Consecutive counted evaluations that turn a verdict on or off", evaluation_hysteresis;
+            "drifttap_false_alarm_budget_seconds", "The configured expected time between false drift verdicts (0 with p_val set instead)", false_alarm_budget;
             "drifttap_tap_requests", "Requests through the tap, by status class of the answer", tap_requests;
             "drifttap_tap_upstream_errors", "Requests the model did not answer or broke off, by reason (connect, timeout, invalid_response, aborted)", tap_upstream_errors;
             "drifttap_baseline_info", "The loaded baseline's version", baseline_info;

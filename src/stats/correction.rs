@@ -94,6 +94,72 @@ pub fn correct(p_values: &[f64], alpha: f64, method: Correction) -> Result<Corre
     })
 }
 
+/// The outcome of a correction over tests with unequal shares of `α`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrectedFamily {
+    /// Per test, in input order: the cut-off its p-value was compared with.
+    pub thresholds: Vec<f64>,
+    /// Per test: p-value < its threshold.
+    pub drift: Vec<bool>,
+}
+
+/// Applies `method` at level `alpha` to a family in which test `i` has the share `weights[i]`
+/// of `α` (positive, summing to 1; equal shares give [`correct`]'s thresholds).
+///
+/// - Bonferroni (weighted): test `i` at `α·wᵢ`; the chance of any false rejection is at most
+///   `Σ α·wᵢ = α` whatever the dependence between the tests.
+/// - FDR (weighted Benjamini–Hochberg, Genovese, Roeder and Wasserman 2006): the ladder of
+///   [`correct`] on `pᵢ / (n·wᵢ)`; with `k` steps under it, test `i` is at `α·k·wᵢ` (before any
+///   rejection, `α·wᵢ`).
+/// - None: every test at `α`.
+pub fn correct_family(
+    p_values: &[f64],
+    weights: &[f64],
+    alpha: f64,
+    method: Correction,
+) -> Result<CorrectedFamily, StatsError> {
+    if weights.len() != p_values.len() {
+        return Err(StatsError::DimensionMismatch {
+            input: Input::PValues,
+            expected: p_values.len(),
+            found: weights.len(),
+        });
+    }
+    let total: f64 = weights.iter().sum();
+    if weights.iter().any(|w| !(*w > 0.0)) || (total - 1.0).abs() > 1e-9 {
+        return Err(StatsError::InvalidParameter {
+            name: "weights",
+            reason: format!("shares of the level must be positive and sum to 1, got {total}"),
+        });
+    }
+    // The checks of `correct` (level, empty, p-values in [0, 1]).
+    correct(p_values, alpha, Correction::None)?;
+    let n = p_values.len() as f64;
+    let thresholds: Vec<f64> = match method {
+        Correction::None => vec![alpha; p_values.len()],
+        Correction::Bonferroni => weights.iter().map(|w| alpha * w).collect(),
+        Correction::Fdr => {
+            let mut scaled: Vec<f64> = p_values
+                .iter()
+                .zip(weights)
+                .map(|(p, w)| p / (n * w))
+                .collect();
+            scaled.sort_unstable_by(f64::total_cmp);
+            let steps = (1..=scaled.len())
+                .rev()
+                .find(|&i| scaled[i - 1] < alpha * i as f64 / n)
+                .unwrap_or(1);
+            weights.iter().map(|w| alpha * steps as f64 * w).collect()
+        }
+    };
+    let drift = p_values
+        .iter()
+        .zip(&thresholds)
+        .map(|(p, t)| p < t)
+        .collect();
+    Ok(CorrectedFamily { thresholds, drift })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +221,43 @@ mod tests {
             Err(StatsError::NonFinite {
                 input: Input::PValues,
                 index: 1,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn equal_shares_give_the_unweighted_thresholds() {
+        let p = [0.04, 0.001, 0.02, 0.9];
+        let shares = [0.25; 4];
+        for method in Correction::ALL {
+            let plain = correct(&p, 0.05, method).expect("valid");
+            let family = correct_family(&p, &shares, 0.05, method).expect("valid");
+            assert_eq!(family.drift, plain.drift, "{method:?}");
+            for t in family.thresholds {
+                assert!((t - plain.threshold).abs() < 1e-15, "{method:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_test_with_half_the_level_is_held_to_half() {
+        // The multivariate test has half of α, three features share the other half.
+        let shares = [0.5, 1.0 / 6.0, 1.0 / 6.0, 1.0 / 6.0];
+        let family = correct_family(
+            &[0.02, 0.5, 0.5, 0.008],
+            &shares,
+            0.05,
+            Correction::Bonferroni,
+        )
+        .expect("valid");
+        assert_eq!(family.drift, vec![true, false, false, true]);
+        assert!((family.thresholds[0] - 0.025).abs() < 1e-15);
+        assert!((family.thresholds[3] - 0.05 / 6.0).abs() < 1e-15);
+        assert!(matches!(
+            correct_family(&[0.1, 0.2], &[0.5, 0.4], 0.05, Correction::Bonferroni),
+            Err(StatsError::InvalidParameter {
+                name: "weights",
                 ..
             })
         ));

@@ -4,6 +4,7 @@
 //! - [`ks`]: two-sample Kolmogorov–Smirnov, as `scipy.stats.ks_2samp`.
 //! - [`mmd`]: kernel MMD² permutation test across features, as alibi-detect's `MMDDrift`.
 //! - [`chi2`]: χ² homogeneity test for categorical features, as `scipy.stats.chi2_contingency`.
+//! - [`fisher`]: Fisher's exact test of a 2 × 2 table (a feature's missing share), as scipy's.
 //! - [`effect`]: Wasserstein-1, PSI and Jensen–Shannon distance.
 //! - [`correction`]: Bonferroni and Benjamini–Hochberg across features.
 //! - [`backend`]: the scalar oracle or SIMD kernels, and the thread budget.
@@ -20,6 +21,7 @@ pub mod chi2;
 pub mod correction;
 pub mod effect;
 pub mod error;
+pub mod fisher;
 pub mod ks;
 pub mod mmd;
 pub mod pace;

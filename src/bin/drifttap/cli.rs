@@ -224,12 +224,20 @@ pub struct CheckArgs {
     /// Multiple-testing correction across features.
     #[arg(long, value_enum, default_value_t = CorrectionArg::Bonferroni)]
     pub correction: CorrectionArg,
-    /// p-value threshold, before correction.
+    /// The family-wise level: the chance that a comparison of data like the reference's
+    /// drifts (with a correction). Each chunk is held to it too.
     #[arg(long, default_value_t = 0.05)]
     pub p_val: f64,
-    /// Permutations of the MMD test.
-    #[arg(long, default_value_t = 100)]
-    pub permutations: usize,
+    /// Permutations of the MMD test (default: ten times the reciprocal of its threshold).
+    #[arg(long)]
+    pub permutations: Option<usize>,
+    /// Rows of CURRENT (of each chunk) the MMD test uses at most.
+    #[arg(long, default_value_t = drifttap::evaluate::MMD_MAX_ROWS)]
+    pub mmd_max_rows: usize,
+    /// `drifttap`: one family of tests under the correction; `alibi`: alibi-detect's
+    /// decision (MMD at the full level on its own, its p-value, a fixed reference).
+    #[arg(long, value_enum, default_value_t = CompatArg::Drifttap)]
+    pub compat: CompatArg,
     /// Seed of the MMD permutations and row sampling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -247,6 +255,21 @@ pub struct CheckArgs {
     /// Threads the tests may use (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompatArg {
+    Drifttap,
+    Alibi,
+}
+
+impl From<CompatArg> for drifttap::evaluate::Compat {
+    fn from(arg: CompatArg) -> Self {
+        match arg {
+            CompatArg::Drifttap => drifttap::evaluate::Compat::Drifttap,
+            CompatArg::Alibi => drifttap::evaluate::Compat::Alibi,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -113,6 +113,9 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<bool> {
             p_val: args.p_val,
             permutations: args.permutations,
             seed: args.seed,
+            mmd_max_rows: args.mmd_max_rows,
+            compat: args.compat.into(),
+            ..Options::default()
         },
         chunk_size: args.chunk_size,
         threads: args.threads,

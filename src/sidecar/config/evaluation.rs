@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use crate::detect::Policy;
+use crate::detect::{Budget, Policy};
+use crate::evaluate::{Compat, MMD_MAX_ROWS};
 use crate::stats::correction::Correction;
 
 /// `evaluation.interval`.
@@ -15,12 +16,12 @@ pub const MIN_SAMPLES: usize = 500;
 pub const THREADS: usize = 1;
 /// `evaluation.tests`: the tests there are, all run by default.
 pub const TESTS: [&str; 3] = ["ks", "chi2", "mmd"];
-/// `evaluation.p_val`.
+/// `evaluation.p_val` with `false_alarm_budget: off`.
 pub const P_VAL: f64 = 0.05;
+/// `evaluation.false_alarm_budget`: the expected time between false drift verdicts.
+pub const FALSE_ALARM_BUDGET: Duration = Duration::from_secs(30 * 86_400);
 /// `evaluation.correction`.
 pub const CORRECTION: Correction = Correction::Bonferroni;
-/// `evaluation.permutations`.
-pub const PERMUTATIONS: usize = 100;
 /// `evaluation.hysteresis`.
 pub const HYSTERESIS: u32 = 3;
 
@@ -35,12 +36,20 @@ pub struct RawEvaluation {
     pub threads: Option<usize>,
     /// Tests to run, any of `ks`, `chi2`, `mmd`. Default all three.
     pub tests: Option<Vec<String>>,
-    /// p-value threshold before correction. Default 0.05.
+    /// The expected time between false drift verdicts, e.g. `30d`, from which the
+    /// per-evaluation level follows; `off` to set `p_val` instead. Default `30d`.
+    pub false_alarm_budget: Option<String>,
+    /// The per-evaluation family-wise level, with `false_alarm_budget: off`. Default 0.05.
     pub p_val: Option<f64>,
     /// `bonferroni`, `fdr` or `none`. Default `bonferroni`.
     pub correction: Option<String>,
-    /// MMD permutations. Default 100.
-    pub permutations: Option<usize>,
+    /// MMD permutations, or `auto` (ten times the reciprocal of the MMD test's threshold).
+    /// Default `auto`.
+    pub permutations: Option<Count>,
+    /// Window rows the MMD test uses at most. Default 2 000.
+    pub mmd_max_rows: Option<usize>,
+    /// `drifttap` (one family) or `alibi` (alibi-detect's decision). Default `drifttap`.
+    pub compat: Option<String>,
     /// A numeric feature drifts only if its normed Wasserstein distance reaches this too.
     /// Default 0 (no floor).
     pub min_wasserstein_normed: Option<f64>,
@@ -51,6 +60,14 @@ pub struct RawEvaluation {
     pub hysteresis: Option<u32>,
 }
 
+/// A number, or a word such as `auto`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Count {
+    Number(usize),
+    Word(String),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvaluationConfig {
     pub interval: Duration,
@@ -59,9 +76,15 @@ pub struct EvaluationConfig {
     pub ks: bool,
     pub chi2: bool,
     pub mmd: bool,
+    /// The per-evaluation family-wise level: from the budget, or `p_val`.
     pub p_val: f64,
+    /// The false-alarm budget the level was derived from; `None` with `p_val` set.
+    pub budget: Option<Budget>,
     pub correction: Correction,
-    pub permutations: usize,
+    /// `None`: automatic.
+    pub permutations: Option<usize>,
+    pub mmd_max_rows: usize,
+    pub compat: Compat,
 }
 
 impl RawEvaluation {
@@ -92,9 +115,46 @@ impl RawEvaluation {
                 ));
             }
         }
-        let p_val = self.p_val.unwrap_or(P_VAL);
-        if !(p_val > 0.0 && p_val < 1.0) {
+        if let Some(p_val) = self.p_val.filter(|p| !(*p > 0.0 && *p < 1.0)) {
             problems.push(format!("evaluation.p_val: must be in (0, 1), got {p_val}"));
+        }
+        let budget_period = match self.false_alarm_budget.as_deref() {
+            Some("off") => None,
+            Some(_) if self.p_val.is_some() => {
+                problems.push(
+                    "evaluation: set false_alarm_budget or p_val, not both (p_val needs false_alarm_budget: off)"
+                        .into(),
+                );
+                None
+            }
+            Some(text) => super::duration(problems, "evaluation.false_alarm_budget", text),
+            None if self.p_val.is_some() => None,
+            None => Some(FALSE_ALARM_BUDGET),
+        };
+        let permutations = match &self.permutations {
+            None => None,
+            Some(Count::Word(w)) if w == "auto" => None,
+            Some(Count::Number(n)) if *n >= 1 => Some(*n),
+            Some(other) => {
+                problems.push(format!(
+                    "evaluation.permutations: a number of at least 1 or `auto`, got {other:?}"
+                ));
+                None
+            }
+        };
+        let compat = match self.compat.as_deref() {
+            None | Some("drifttap") => Compat::Drifttap,
+            Some("alibi") => Compat::Alibi,
+            Some(other) => {
+                problems.push(format!(
+                    "evaluation.compat: `{other}` is not one of drifttap, alibi"
+                ));
+                Compat::Drifttap
+            }
+        };
+        let mmd_max_rows = self.mmd_max_rows.unwrap_or(MMD_MAX_ROWS);
+        if mmd_max_rows < 2 {
+            problems.push("evaluation.mmd_max_rows: must be at least 2".into());
         }
         let correction = match self.correction.as_deref() {
             None => Some(CORRECTION),
@@ -133,17 +193,30 @@ impl RawEvaluation {
             problems.push("evaluation.hysteresis: must be at least 1".into());
         }
         let runs = |test: &str| tests.iter().any(|t| t == test);
+        let interval = interval?;
+        let budget = budget_period.map(|period| Budget {
+            period,
+            interval,
+            hysteresis: hysteresis.max(1),
+        });
+        let p_val = match budget {
+            Some(b) => b.alpha(),
+            None => self.p_val.unwrap_or(P_VAL),
+        };
         Some((
             EvaluationConfig {
-                interval: interval?,
+                interval,
                 min_samples: self.min_samples.unwrap_or(MIN_SAMPLES),
                 threads,
                 ks: runs("ks"),
                 chi2: runs("chi2"),
                 mmd: runs("mmd"),
                 p_val,
+                budget,
                 correction: correction?,
-                permutations: self.permutations.unwrap_or(PERMUTATIONS),
+                permutations,
+                mmd_max_rows,
+                compat,
             },
             Policy {
                 min_wasserstein_normed: floors[0].1,

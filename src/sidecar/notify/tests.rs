@@ -40,10 +40,9 @@ fn the_notification_names_the_features_drifting_after_hysteresis_and_the_window(
         &Quiet,
     )
     .expect("builds");
-    let options = Options {
-        permutations: 20,
-        ..Options::default()
-    };
+    // The default permutations: enough for the MMD test's share of the level (20 could not
+    // reach its threshold, 1/21 > 0.025).
+    let options = Options::default();
     let baseline = Arc::new(baseline);
     let current = table(1_000, 0.6, 10);
     let report = Prepared::new(Arc::clone(&baseline), options, &compute)
@@ -99,7 +98,7 @@ fn the_notification_names_the_features_drifting_after_hysteresis_and_the_window(
     );
     assert!(income.wasserstein_normed.is_some_and(|w| w > 0.3));
     let mmd = n.multivariate.as_ref().expect("MMD ran");
-    assert_eq!((mmd.test.as_str(), mmd.permutations), ("mmd", 20));
+    assert_eq!((mmd.test.as_str(), mmd.permutations), ("mmd", 399));
     assert!(mmd.drift);
 }
 

@@ -301,8 +301,12 @@ impl Default for Permutations<'_> {
 pub struct MmdResult {
     /// The unbiased MMD² estimate (may be slightly negative when there is no drift).
     pub statistic: f64,
-    /// Share of permutations with a statistic `≥` the observed one; 1 without permutations.
+    /// Share of permutations with a statistic `≥` the observed one, alibi-detect's count (it
+    /// is 0 one time in `P + 1` under the null); 1 without permutations. For a valid p-value
+    /// at any level use [`MmdResult::permutation_p_value`].
     pub p_value: f64,
+    /// Permutations with a statistic `≥` the observed one.
+    pub exceedances: usize,
     /// The bandwidth used.
     pub sigma: f64,
     /// The number of permutations run.
@@ -312,6 +316,16 @@ pub struct MmdResult {
     pub distance_threshold: f64,
     pub n_reference: usize,
     pub n_current: usize,
+}
+
+impl MmdResult {
+    /// `(b + 1) / (P + 1)`, with `b` the permutations at least as extreme as the observed
+    /// labelling: the observed statistic counts as one of the `P + 1` equally likely labellings,
+    /// so `P(p ≤ u) ≤ u` under the null for every `u` (Phipson and Smyth 2010). 1 without
+    /// permutations.
+    pub fn permutation_p_value(&self) -> f64 {
+        (self.exceedances + 1) as f64 / (self.permutations + 1) as f64
+    }
 }
 
 /// Runs the MMD² permutation test of `current` against `reference`.
@@ -374,18 +388,19 @@ pub fn mmd_test(
     let permuted: Vec<f64> = (1..=labels.permutations)
         .map(|c| mmd2(fast.q(c), fast.u(c)))
         .collect();
+    let exceedances = permuted.iter().filter(|s| **s >= observed).count();
     let (p_value, distance_threshold) = if permuted.is_empty() {
         (1.0, f64::NAN)
     } else {
-        let at_least = permuted.iter().filter(|s| **s >= observed).count();
         let mut sorted = permuted.clone();
         sorted.sort_unstable_by(|a, b| b.total_cmp(a));
         let index = ((alpha * permuted.len() as f64) as usize).min(sorted.len() - 1);
-        (at_least as f64 / permuted.len() as f64, sorted[index])
+        (exceedances as f64 / permuted.len() as f64, sorted[index])
     };
     Ok(MmdResult {
         statistic,
         p_value,
+        exceedances,
         sigma: reference.sigma,
         permutations: permuted.len(),
         distance_threshold,

@@ -22,6 +22,7 @@ fn feature(name: &str, kind: Kind, p_value: Option<f64>, drift: bool) -> Feature
             Kind::Numeric => PValueMethod::Asymp,
             Kind::Categorical => PValueMethod::Chi2,
         }),
+        threshold: p_value.map(|_| 0.01),
         drift,
         n_reference: 1000,
         n_current: 100,
@@ -31,6 +32,9 @@ fn feature(name: &str, kind: Kind, p_value: Option<f64>, drift: bool) -> Feature
         psi: Some(0.02),
         jensen_shannon: Some(0.05),
         unseen_share: None,
+        missing_p_value: None,
+        missing_threshold: None,
+        missing_drift: false,
     }
 }
 
@@ -231,10 +235,12 @@ fn the_page_fetches_nothing() {
         sigma: 2.5,
         p_value: 0.0,
         permutations: 100,
+        threshold: 0.025,
         drift: true,
         features: vec!["x".into()],
         n_reference: 1000,
         n_current: 500,
+        seed: 0,
     });
     let profiles = [
         Profile::Numeric {
