@@ -47,6 +47,17 @@ fn one_cell(plan: &family::Plan) -> family::Cell {
 }
 
 fn assert_consistent(cell: &family::Cell) {
+    // Shown with --nocapture, so a passing run says how much margin it had.
+    eprintln!(
+        "{} × {} at {}: {} of {}, 95 % CI [{:.4}, {:.4}]",
+        cell.table,
+        cell.features,
+        cell.alpha,
+        cell.family.successes,
+        cell.family.trials,
+        cell.interval.low,
+        cell.interval.high
+    );
     assert!(
         cell.agreement.consistent(),
         "{} × {} at {}: family rate {:.4} ({} of {}), 95 % CI [{:.4}, {:.4}] against the target \
@@ -205,6 +216,10 @@ fn a_half_sd_shift_in_one_of_ten_features_is_detected() {
         seed: SEED,
     };
     let cell = &power::run(&plan, THREADS, &Progress::silent())[0];
+    eprintln!(
+        "power {} of {}, feature test {} of {}",
+        cell.family.successes, cell.family.trials, cell.feature.successes, cell.feature.trials
+    );
     assert!(
         cell.family_interval.low >= 0.9 && cell.feature_interval.low >= 0.9,
         "power {:.3} (feature test {:.3}), 95 % CI from {:.3}",

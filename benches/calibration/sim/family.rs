@@ -22,7 +22,9 @@ pub const ALPHAS: [f64; 2] = [0.05, 0.01];
 /// product's `[0.03, 0.055]` at 0.05 — not over (a little slack for the discreteness of
 /// permutation p-values), and not so conservative that power is thrown away.
 pub fn target(alpha: f64) -> (f64, f64) {
-    (0.6 * alpha, 1.1 * alpha)
+    // Rounded so the range prints and serialises as 0.055, not 0.05500000000000001.
+    let round = |x: f64| (x * 1e12).round() / 1e12;
+    (round(0.6 * alpha), round(1.1 * alpha))
 }
 
 /// Where a cell's 95 % interval lies against its target range.
