@@ -6,6 +6,7 @@
 mod cli;
 
 mod baseline;
+mod calibration;
 mod check;
 mod conformance;
 mod credit_example;

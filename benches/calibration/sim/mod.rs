@@ -1,0 +1,184 @@
+//! The calibration simulation: drifttap's own evaluation ([`drifttap::evaluate::Prepared`])
+//! and verdict ([`drifttap::detect::Verdicts`]) run on windows drawn from the baseline's own
+//! distribution and on known changes, with every rate given its 95 % interval. It is the
+//! evidence behind what the README says about false alarms and power.
+//!
+//! The bench binary (`benches/calibration/main.rs`) runs it at medium or full size and prints
+//! the tables; the CI subset (`tests/it/calibration.rs`) runs small plans of the same code.
+//!
+//! - [`generate`]: feature types, their deterministic samplers, tables and changes.
+//! - [`replicate`]: a baseline from a training draw, one evaluation, the replication loop.
+//! - [`interval`]: Clopper–Pearson, Wilson and Poisson intervals.
+//! - [`family`]: the per-evaluation family rate under the null.
+//! - [`spread`]: the MMD test's level across baselines.
+//! - [`power`]: detection of known shifts and of a correlation change.
+//! - [`hysteresis`]: the verdict on overlapping windows.
+//! - [`output`]: markdown tables and the JSON document.
+
+pub mod family;
+pub mod generate;
+pub mod hysteresis;
+pub mod interval;
+pub mod output;
+pub mod power;
+pub mod replicate;
+pub mod spread;
+
+use drifttap::detect::Policy;
+use drifttap::evaluate::Options;
+
+use generate::{FeatureType, TableSpec};
+
+/// The four measurements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measurement {
+    Family,
+    Spread,
+    Power,
+    Hysteresis,
+}
+
+impl Measurement {
+    pub const ALL: [Measurement; 4] = [
+        Measurement::Family,
+        Measurement::Spread,
+        Measurement::Power,
+        Measurement::Hysteresis,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measurement::Family => "family",
+            Measurement::Spread => "spread",
+            Measurement::Power => "power",
+            Measurement::Hysteresis => "hysteresis",
+        }
+    }
+}
+
+impl std::str::FromStr for Measurement {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        Measurement::ALL
+            .into_iter()
+            .find(|m| m.as_str() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Measurement::ALL.iter().map(|m| m.as_str()).collect();
+                format!("no table `{name}` (tables: {})", names.join(", "))
+            })
+    }
+}
+
+/// How big a run is.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Sizes {
+    pub name: &'static str,
+    /// Rows of each training draw a baseline is compiled from.
+    pub training_rows: usize,
+    /// Null windows per family cell.
+    pub family_replications: usize,
+    /// Baselines each family or power cell cycles through.
+    pub baselines: usize,
+    /// Baselines of the MMD spread, and null windows for each.
+    pub spread_baselines: usize,
+    pub spread_windows: usize,
+    /// Windows per power scenario.
+    pub power_replications: usize,
+    /// Evaluations per slide of the hysteresis table, over all its streams.
+    pub hysteresis_evaluations: usize,
+    pub hysteresis_streams: usize,
+    pub seed: u64,
+}
+
+/// Training rows unless configured: the README's example baseline is of this order.
+pub const TRAINING_ROWS: usize = 20_000;
+
+impl Sizes {
+    /// The default run, a few minutes on two cores: every cell, fewer replications.
+    pub fn medium() -> Sizes {
+        Sizes {
+            name: "medium",
+            training_rows: TRAINING_ROWS,
+            family_replications: 100,
+            baselines: 5,
+            spread_baselines: 30,
+            spread_windows: 150,
+            power_replications: 60,
+            hysteresis_evaluations: 1_200,
+            hysteresis_streams: 4,
+            seed: 1,
+        }
+    }
+
+    /// The run the README's numbers come from, under an hour on two cores.
+    pub fn full() -> Sizes {
+        Sizes {
+            name: "full",
+            family_replications: 1_000,
+            baselines: 20,
+            spread_baselines: 100,
+            spread_windows: 400,
+            power_replications: 400,
+            hysteresis_evaluations: 12_000,
+            ..Sizes::medium()
+        }
+    }
+
+    /// Measurement 1 at every table type, 10 and 50 features, 1 000- and 5 000-row windows.
+    pub fn family(&self) -> family::Plan {
+        family::Plan {
+            tables: family::Table::ALL.to_vec(),
+            features: vec![10, 50],
+            windows: vec![1_000, 5_000],
+            alphas: family::ALPHAS.to_vec(),
+            replications: self.family_replications,
+            baselines: self.baselines,
+            training_rows: self.training_rows,
+            options: Options::default(),
+            seed: self.seed,
+        }
+    }
+
+    /// Measurement 2 on ten normal features and 1 000-row windows.
+    pub fn spread(&self) -> Vec<spread::Plan> {
+        vec![spread::Plan {
+            label: "10 normal".into(),
+            spec: TableSpec::uniform(FeatureType::Normal, 10),
+            window_rows: 1_000,
+            baselines: self.spread_baselines,
+            windows: self.spread_windows,
+            training_rows: self.training_rows,
+            alpha: 0.05,
+            seed: self.seed,
+        }]
+    }
+
+    /// Measurement 3: the standard scenarios, numeric shifts at 1 000 and 5 000 rows.
+    pub fn power(&self) -> power::Plan {
+        power::Plan {
+            scenarios: power::scenarios(&[1_000, 5_000]),
+            replications: self.power_replications,
+            baselines: self.baselines,
+            training_rows: self.training_rows,
+            alpha: 0.05,
+            seed: self.seed,
+        }
+    }
+
+    /// Measurement 4 on ten mixed features, a 1 000-row ring, slides of 1, 5, 25 and 100 %.
+    pub fn hysteresis(&self) -> hysteresis::Plan {
+        hysteresis::Plan {
+            label: "10 mixed".into(),
+            spec: TableSpec::mixed(10, 0.0),
+            window_rows: 1_000,
+            slides: vec![0.01, 0.05, 0.25, 1.0],
+            evaluations: self.hysteresis_evaluations,
+            streams: self.hysteresis_streams,
+            training_rows: self.training_rows,
+            policy: Policy::default(),
+            seed: self.seed,
+        }
+    }
+}
