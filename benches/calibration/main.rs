@@ -99,11 +99,10 @@ fn main() -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     writeln!(
         stdout,
-        "# drifttap calibration ({} run)\n\nBaselines from {} training rows; MMD reference {} rows, {} permutations; seed {}.\n",
+        "# drifttap calibration ({} run)\n\nBaselines from {} training rows; MMD pool {} rows, a fresh reference per evaluation, permutations for the threshold; seed {}.\n",
         sizes.name,
         sizes.training_rows,
         drifttap::baseline::compile::DEFAULT_MMD_ROWS,
-        drifttap::evaluate::Options::default().permutations,
         sizes.seed
     )?;
     for measurement in chosen {

@@ -809,7 +809,7 @@ fn prepare_mmd(
                     None => return Ok(None),
                 }
             };
-            if pool.len() / dim < 2 || !(sigma > 0.0) {
+            if pool.len() / dim < 2 || sigma.is_nan() || sigma <= 0.0 {
                 return Ok(None);
             }
             (pool, sigma, None)

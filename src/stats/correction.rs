@@ -126,7 +126,7 @@ pub fn correct_family(
         });
     }
     let total: f64 = weights.iter().sum();
-    if weights.iter().any(|w| !(*w > 0.0)) || (total - 1.0).abs() > 1e-9 {
+    if weights.iter().any(|w| w.is_nan() || *w <= 0.0) || (total - 1.0).abs() > 1e-9 {
         return Err(StatsError::InvalidParameter {
             name: "weights",
             reason: format!("shares of the level must be positive and sum to 1, got {total}"),

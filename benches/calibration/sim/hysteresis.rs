@@ -2,11 +2,12 @@
 //!
 //! A sidecar keeps a ring of the last `W` rows and evaluates every interval; with steady
 //! traffic, each evaluation comes after `s` new rows. This models that on an endless null
-//! stream: evaluation `e` sees rows `e·s .. e·s + W`, evaluated as the sidecar's engine does
-//! (one [`Prepared`] per baseline with a fixed seed and the MMD cache for `W` rows) and decided
-//! by [`Verdicts::decide`]. Overlapping windows give correlated raw verdicts, so `k` drifting
-//! evaluations in a row are far likelier than `k` independent ones; the table sets what each
-//! slide gives beside what independent evaluations with the same raw rate would.
+//! stream: evaluation `e` sees rows `e·s .. e·s + W`, decided as the sidecar's engine does:
+//! one [`Prepared`] per baseline, a seed per evaluation, and only evaluations whose window is
+//! all rows newer than the last counted one reach [`Verdicts::decide`]. Counted windows are
+//! then disjoint and independent, so the table's rates (per counted evaluation) should match
+//! what independent evaluations with the same raw rate give, at every slide; times on are in
+//! evaluations (ticks).
 //!
 //! For independent evaluations with raw rate `p` and hysteresis `k`, the verdict alternates
 //! between waits for `k` drifting evaluations in a row (mean `E_k(p)`) and for `k` clean ones
@@ -83,6 +84,8 @@ pub struct Row {
 #[derive(Debug, Default)]
 struct Tally {
     evaluations: u64,
+    /// Evaluations that counted (fresh windows).
+    counted: u64,
     raw: u64,
     on: u64,
     turn_ons: u64,
@@ -137,30 +140,32 @@ fn run_stream(
     slide_rows: usize,
     progress: &Progress,
 ) -> Tally {
-    // The engine's options: the defaults with a fixed seed, the MMD cache for the ring's size.
-    let options = Options {
-        seed: 0,
-        ..Options::default()
-    };
-    let mut prepared = Prepared::new(Arc::clone(baseline), options, &compute())
+    // The engine's decision: each evaluation with its own seed, and only windows whose every
+    // row is newer than the last counted one move the verdict (the engine still evaluates the
+    // others for its gauges; they change nothing here, so they are not run).
+    let prepared = Prepared::new(Arc::clone(baseline), Options::default(), &compute())
         .expect("the simulated baseline prepares");
-    prepared
-        .cache_mmd(plan.window_rows)
-        .expect("the MMD cache builds");
     let mut verdicts = Verdicts::default();
     let mut tally = Tally::default();
     let mut on_since: Option<u64> = None;
+    let mut counted_at: Option<u64> = None;
     for e in 0..plan.per_stream() as u64 {
         let start = e * slide_rows as u64;
-        let window = plan
-            .spec
-            .frame(data, start..start + plan.window_rows as u64);
-        let report = prepared
-            .evaluate(&window, 0..window.rows())
-            .expect("a simulated window evaluates");
-        verdicts.decide(&report, &plan.policy);
+        let fresh = counted_at.is_none_or(|at| start >= at + plan.window_rows as u64);
+        if fresh {
+            counted_at = Some(start);
+            let window = plan
+                .spec
+                .frame(data, start..start + plan.window_rows as u64);
+            let seed = drifttap::stats::rng::bits(data, e);
+            let report = prepared
+                .evaluate_seeded(&window, 0..window.rows(), seed)
+                .expect("a simulated window evaluates");
+            verdicts.decide(&report, &plan.policy);
+            tally.counted += 1;
+            tally.raw += u64::from(report.drift);
+        }
         tally.evaluations += 1;
-        tally.raw += u64::from(report.drift);
         let on = verdicts.model.drifting;
         tally.on += u64::from(on);
         match (on, on_since) {
@@ -181,7 +186,8 @@ fn run_stream(
 }
 
 fn row(plan: &Plan, slide_rows: usize, share: f64, tallies: &[Tally]) -> Row {
-    let evaluations: u64 = tallies.iter().map(|t| t.evaluations).sum();
+    // Rates are per counted evaluation: only those can move the verdict.
+    let evaluations: u64 = tallies.iter().map(|t| t.counted).sum();
     let raw = Proportion {
         successes: tallies.iter().map(|t| t.raw).sum(),
         trials: evaluations,
