@@ -891,6 +891,9 @@ fn parse_request(input: &[u8], head: &mut Vec<u8>, host: &str) -> Parsed<Request
         }
         Some(framing) => framing,
     };
+    if !valid_target(method, target) {
+        return Parsed::Invalid(StatusCode::BAD_REQUEST, "invalid request target");
+    }
     let target_authority = absolute_authority(target);
     let mut hosts = headers
         .iter()
@@ -1022,6 +1025,39 @@ pub fn request_head(input: &[u8], model_host: &str) -> HeadDecision {
             },
         },
     }
+}
+
+/// Whether `target` has one of the forms RFC 9112 §3.2 allows outside CONNECT: origin-form
+/// (`/path?query`, no fragment), absolute-form (`scheme://host[:port][/path][?query]`, an RFC 3986 §3.1
+/// scheme and a valid host; user info is dropped with the authority) or, for OPTIONS only, `*`.
+fn valid_target(method: &str, target: &str) -> bool {
+    // Neither form has a fragment (RFC 9112 §3.2; RFC 3986 §4.3 absolute-URI).
+    if target.contains('#') {
+        return false;
+    }
+    if target.starts_with('/') {
+        return true;
+    }
+    if target == "*" {
+        return method == "OPTIONS";
+    }
+    let Some(scheme_end) = target.find("://") else {
+        return false;
+    };
+    let scheme = target[..scheme_end].as_bytes();
+    let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    let rest = &target[scheme_end + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    // A host name before any port: `http://:80/` names no host.
+    let name = match host.rfind(':') {
+        Some(at) if !host[at..].contains(']') => &host[..at],
+        _ => host,
+    };
+    scheme_ok && !name.is_empty() && valid_host(host.as_bytes())
 }
 
 /// The authority of an absolute-form target (`http://model:8080/path`), without user info.
