@@ -71,15 +71,20 @@ fuzz_target!(|input: &[u8]| {
     };
     assert_eq!(model_reads, framing, "the model frames the body as the tap did");
 
-    // Forwarding is a fixpoint: the forwarded head goes on unchanged.
-    assert_eq!(
-        request_head(&head, MODEL),
-        HeadDecision::Forward {
-            len: head.len(),
-            head: head.clone(),
-            framing
-        }
-    );
+    // Forwarding is a fixpoint: the forwarded head goes on unchanged, unless the Host the tap
+    // added to an HTTP/1.0 request took it past the limit on fields (then it is refused whole).
+    let host_added = original.headers.iter().all(|h| !h.name.eq_ignore_ascii_case("host"));
+    match request_head(&head, MODEL) {
+        HeadDecision::Refuse { status: 431, .. } if host_added => {}
+        again => assert_eq!(
+            again,
+            HeadDecision::Forward {
+                len: head.len(),
+                head: head.clone(),
+                framing
+            }
+        ),
+    }
 
     // The body: the tap's decoder and a plain reading of the grammar agree on where it ends.
     if framing == BodyFraming::Chunked {
