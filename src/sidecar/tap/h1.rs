@@ -1044,7 +1044,7 @@ fn valid_target(method: &str, target: &str) -> bool {
     let Some(scheme_end) = target.find("://") else {
         return false;
     };
-    let scheme = target[..scheme_end].as_bytes();
+    let scheme = &target.as_bytes()[..scheme_end];
     let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
         && scheme
             .iter()
