@@ -891,7 +891,10 @@ fn parse_request(input: &[u8], head: &mut Vec<u8>, host: &str) -> Parsed<Request
         }
         Some(framing) => framing,
     };
-    let target_authority = absolute_authority(target);
+    let Some(target) = Target::parse(method, target) else {
+        return Parsed::Invalid(StatusCode::BAD_REQUEST, "invalid request target");
+    };
+    let target_authority = target.authority();
     let mut hosts = headers
         .iter()
         .filter(|h| h.name.eq_ignore_ascii_case("host"));
@@ -915,7 +918,7 @@ fn parse_request(input: &[u8], head: &mut Vec<u8>, host: &str) -> Parsed<Request
     head.clear();
     head.extend_from_slice(method.as_bytes());
     head.push(b' ');
-    push_origin_form(head, target);
+    target.push_origin_form(head);
     // An HTTP/1.0 request goes on as HTTP/1.0, so that the answer is one its client can read
     // (never chunked).
     head.extend_from_slice(if http10 {
@@ -1024,25 +1027,78 @@ pub fn request_head(input: &[u8], model_host: &str) -> HeadDecision {
     }
 }
 
-/// The authority of an absolute-form target (`http://model:8080/path`), without user info.
-fn absolute_authority(target: &str) -> Option<&str> {
-    if target.starts_with('/') {
-        return None;
+/// A request target in one of the forms RFC 9112 §3.2 allows outside CONNECT, parsed once:
+/// what is checked, what becomes `Host` and what is forwarded come from the same split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target<'a> {
+    /// origin-form (`/path?query`), or `*` for OPTIONS: forwarded as it came.
+    Origin(&'a str),
+    /// absolute-form (`scheme://host[:port][/path][?query]`): its authority without user info,
+    /// and its path and query (possibly empty).
+    Absolute { authority: &'a str, path: &'a str },
+}
+
+impl<'a> Target<'a> {
+    /// `None` for a target of no allowed form: a fragment (neither form has one, RFC 3986
+    /// §4.3), `*` outside OPTIONS, no RFC 3986 §3.1 scheme, or no valid host (`http://:80/`).
+    fn parse(method: &str, target: &'a str) -> Option<Self> {
+        if target.contains('#') {
+            return None;
+        }
+        if target.starts_with('/') || (target == "*" && method == "OPTIONS") {
+            return Some(Target::Origin(target));
+        }
+        let (scheme, rest) = target.split_once("://")?;
+        let scheme_ok = scheme
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic())
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+        let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+        let authority = authority.rsplit('@').next().unwrap_or(authority);
+        let named = !split_port(authority.as_bytes()).0.is_empty();
+        (scheme_ok && named && valid_host(authority.as_bytes()))
+            .then_some(Target::Absolute { authority, path })
     }
-    let rest = &target[target.find("://")? + 3..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    (!authority.is_empty()).then_some(authority)
+
+    /// The authority of an absolute-form target, which replaces any `Host` (RFC 9112 §3.2.2).
+    fn authority(self) -> Option<&'a str> {
+        match self {
+            Target::Origin(_) => None,
+            Target::Absolute { authority, .. } => Some(authority),
+        }
+    }
+
+    /// Writes the target in origin form: an absolute-form target loses its scheme and
+    /// authority, as the model is addressed directly, and an empty path becomes `/`.
+    fn push_origin_form(self, out: &mut Vec<u8>) {
+        match self {
+            Target::Origin(target) => out.extend_from_slice(target.as_bytes()),
+            Target::Absolute { path, .. } => {
+                if !path.starts_with('/') {
+                    out.push(b'/');
+                }
+                out.extend_from_slice(path.as_bytes());
+            }
+        }
+    }
+}
+
+/// A `host [":" port]` value split at its port's colon (none inside an IP literal's brackets).
+fn split_port(value: &[u8]) -> (&[u8], &[u8]) {
+    match value.iter().rposition(|&b| b == b':') {
+        Some(at) if !value[at..].contains(&b']') => (&value[..at], &value[at + 1..]),
+        _ => (value, &b""[..]),
+    }
 }
 
 /// Whether a `Host` value is `uri-host [":" port]` (RFC 9110 §7.2, RFC 3986 §3.2.2), or empty:
 /// a registered name (unreserved, percent-encoded and sub-delimiter characters) or a bracketed
 /// IP literal, then optionally `:` and digits. No user info, whitespace or path.
 fn valid_host(value: &[u8]) -> bool {
-    let (host, port) = match value.iter().rposition(|&b| b == b':') {
-        Some(at) if !value[at..].contains(&b']') => (&value[..at], &value[at + 1..]),
-        _ => (value, &b""[..]),
-    };
+    let (host, port) = split_port(value);
     let host_ok = match host {
         [b'[', literal @ .., b']'] => literal
             .iter()
@@ -1059,28 +1115,6 @@ fn push_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
-}
-
-/// Writes a request target in origin form: an absolute-form target (`http://host/path?q`)
-/// loses its scheme and authority, as the model is addressed directly, and an empty path
-/// becomes `/`.
-fn push_origin_form(out: &mut Vec<u8>, target: &str) {
-    let rest = match target.find("://") {
-        Some(scheme_end) if !target.starts_with('/') => &target[scheme_end + 3..],
-        _ => {
-            out.extend_from_slice(target.as_bytes());
-            return;
-        }
-    };
-    match rest.find(['/', '?']) {
-        Some(at) => {
-            if rest.as_bytes()[at] == b'?' {
-                out.push(b'/');
-            }
-            out.extend_from_slice(&rest.as_bytes()[at..]);
-        }
-        None => out.push(b'/'),
-    }
 }
 
 /// Parses a response head at the start of `input` (its body framing depends on whether the

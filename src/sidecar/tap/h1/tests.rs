@@ -111,6 +111,32 @@ fn methods_are_case_sensitive() {
 }
 
 #[test]
+fn a_target_of_no_form_is_refused() {
+    // RFC 9112 §3.2: origin-form, absolute-form, or `*` for OPTIONS; anything else is a 400.
+    for line in [
+        "POST )/ HTTP/1.0",
+        "GET x HTTP/1.1",
+        "GET * HTTP/1.1",
+        "GET 1http://h/ HTTP/1.1",
+        "GET http:///p HTTP/1.1",
+        "GET http://h%20 x/ HTTP/1.1",
+        "GET http://h:x/ HTTP/1.1",
+        "GET /a#b HTTP/1.1",
+        "GET http://://x/y HTTP/1.1",
+        "GET http://:80/y HTTP/1.1",
+        "GET http://h#x/y HTTP/1.1",
+    ] {
+        let (parsed, _) = request(&format!("{line}\r\nHost: m\r\n\r\n"));
+        assert!(
+            matches!(parsed, Parsed::Invalid(StatusCode::BAD_REQUEST, _)),
+            "{line}: {parsed:?}"
+        );
+    }
+    let (parsed, _) = request("OPTIONS * HTTP/1.1\r\nHost: m\r\n\r\n");
+    assert!(matches!(parsed, Parsed::Done(_)), "{parsed:?}");
+}
+
+#[test]
 fn an_absolute_target_goes_on_in_origin_form_with_its_authority_as_host() {
     // RFC 9112 §3.2.2: the target's authority replaces any Host field.
     let (parsed, head) =
@@ -140,7 +166,10 @@ fn an_absolute_target_goes_on_in_origin_form_with_its_authority_as_host() {
         ("http://h?x", "/?x"),
     ] {
         let mut out = Vec::new();
-        push_origin_form(&mut out, target);
+        // OPTIONS, the one method `*` is a target of.
+        Target::parse("OPTIONS", target)
+            .expect("a valid target")
+            .push_origin_form(&mut out);
         assert_eq!(String::from_utf8(out).expect("text"), origin, "{target}");
     }
 }
