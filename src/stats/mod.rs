@@ -4,6 +4,8 @@
 //! - [`ks`]: two-sample Kolmogorov–Smirnov, as `scipy.stats.ks_2samp`.
 //! - [`mmd`]: kernel MMD² permutation test across features, as alibi-detect's `MMDDrift`.
 //! - [`chi2`]: χ² homogeneity test for categorical features, as `scipy.stats.chi2_contingency`.
+//! - [`montecarlo`]: conditional Monte-Carlo p-values over 2 × C tables with fixed margins,
+//!   for tied KS.
 //! - [`effect`]: Wasserstein-1, PSI and Jensen–Shannon distance.
 //! - [`correction`]: Bonferroni and Benjamini–Hochberg across features.
 //! - [`backend`]: the scalar oracle or SIMD kernels, and the thread budget.
@@ -22,6 +24,7 @@ pub mod effect;
 pub mod error;
 pub mod ks;
 pub mod mmd;
+pub mod montecarlo;
 pub mod pace;
 pub mod par;
 pub mod rng;
