@@ -1,5 +1,6 @@
 //! Conditional Monte-Carlo p-values for two-sample tests on counts: the discrete KS test
-//! ([`super::ks::discrete`]).
+//! ([`super::ks::discrete`]) and the χ² test with small expected counts
+//! ([`super::chi2::chi2_monte_carlo`]).
 //!
 //! # The null distribution
 //! Both tests see a 2 × C table: for each cell (a distinct value, a category) the count on the
