@@ -3,8 +3,11 @@
 //!
 //! - [`ks`]: two-sample Kolmogorov–Smirnov, as `scipy.stats.ks_2samp`.
 //! - [`mmd`]: kernel MMD² permutation test across features, as alibi-detect's `MMDDrift`.
-//! - [`chi2`]: χ² homogeneity test for categorical features, as `scipy.stats.chi2_contingency`.
+//! - [`chi2`]: χ² homogeneity test for categorical features, as `scipy.stats.chi2_contingency`,
+//!   and with a Monte-Carlo p-value for rare categories.
 //! - [`fisher`]: Fisher's exact test of a 2 × 2 table (a feature's missing share), as scipy's.
+//! - [`montecarlo`]: conditional Monte-Carlo p-values over 2 × C tables with fixed margins,
+//!   for tied KS and sparse χ².
 //! - [`effect`]: Wasserstein-1, PSI and Jensen–Shannon distance.
 //! - [`correction`]: Bonferroni and Benjamini–Hochberg across features.
 //! - [`backend`]: the scalar oracle or SIMD kernels, and the thread budget.
@@ -24,6 +27,7 @@ pub mod error;
 pub mod fisher;
 pub mod ks;
 pub mod mmd;
+pub mod montecarlo;
 pub mod pace;
 pub mod par;
 pub mod rng;

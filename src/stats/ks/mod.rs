@@ -4,14 +4,17 @@
 //! each window is sorted once per evaluation. The statistic comes from integer counts
 //! (`c1·m − c2·n` is `n·m` times the ECDF difference), so ties between and within the samples
 //! behave exactly as in scipy, and the exact p-value gets its lattice step `h` without
-//! rounding. p-values follow scipy's methods; see [`pvalue`].
+//! rounding. p-values follow scipy's methods; see [`pvalue`]. For references with heavy ties
+//! those p-values are far too conservative; [`discrete`] tests such features by Monte-Carlo.
 
+pub mod discrete;
 pub(crate) mod extremes;
 pub mod pvalue;
 
 use super::backend::{Backend, Compute};
 use super::error::{Input, StatsError, check_finite, check_sorted};
 use super::{scalar, simd, sort};
+pub use discrete::{DiscreteKsResult, DiscreteReference, has_heavy_ties, ks_2samp_discrete};
 use extremes::Extremes;
 
 /// scipy's `MAX_AUTO_N`: `auto` computes the exact p-value when both sizes are at most this.
