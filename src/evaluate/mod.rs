@@ -25,15 +25,19 @@ use crate::baseline::compile::{
 };
 use crate::baseline::select::Selection;
 use crate::data::{Column, Frame, Kind, MISSING, Values, categories_of};
-use crate::stats::chi2::{Continuity, chi2_contingency};
+use crate::stats::chi2::{Continuity, chi2_contingency, chi2_monte_carlo, needs_monte_carlo};
 use crate::stats::correction::{Correction, correct, correct_family};
 use crate::stats::effect::{
     DEFAULT_PSI_BINS, PSI_EPSILON, QuantileBins, WASSERSTEIN_NORM_FLOOR, jensen_shannon, psi,
     wasserstein,
 };
 use crate::stats::fisher::fisher_exact;
-use crate::stats::ks::{KsMethod, KsOptions, SortedSample, ks_2samp_sorted};
+use crate::stats::ks::{
+    DiscreteReference, KsMethod, KsOptions, SortedSample, has_heavy_ties, ks_2samp_discrete,
+    ks_2samp_sorted,
+};
 use crate::stats::mmd::{MmdReference, Permutations, Rows, mmd_test};
+use crate::stats::montecarlo::{DEFAULT_EXCEEDANCES, MonteCarlo};
 use crate::stats::{Compute, StatsError, par, rng};
 pub use report::{
     ChunkReport, Document, FeatureReport, MultivariateReport, PValueMethod, Report, Source, Test,
@@ -204,6 +208,9 @@ struct PreparedFeature {
     bins: Option<QuantileBins>,
     /// The reference's population standard deviation, which norms the Wasserstein distance.
     reference_std: f64,
+    /// A numeric reference with heavy ties (few distinct values), as counts per value: its KS
+    /// p-value is a Monte-Carlo one under the discrete null (with `ks_method: auto`).
+    discrete: Option<DiscreteReference>,
 }
 
 /// The MMD sample projected on the selected features.
@@ -255,9 +262,9 @@ impl Prepared {
         compute: &Compute,
     ) -> Result<Prepared, EvaluateError> {
         let baseline = baseline.into();
-        let features = prepare_features(&baseline, &options.selection)?;
+        let features = prepare_features(&baseline, &options)?;
         let mmd = if options.mmd {
-            prepare_mmd(&baseline, &features, options.compat, compute)?
+            prepare_mmd(&baseline, &features, options.compat, compute, &[])?
         } else {
             None
         };
@@ -290,6 +297,24 @@ impl Prepared {
         self.features
             .iter()
             .map(|f| self.baseline.features[f.index].name.as_str())
+    }
+
+    /// The most null tables a Monte-Carlo p-value draws: enough to resolve the smallest
+    /// threshold a feature's test can be held to (every feature and its missing share in the
+    /// family, beside the MMD test's share) with ten exceedances to spare, as
+    /// [`permutations_for`] does for MMD.
+    fn monte_carlo_draws(&self) -> usize {
+        let tests = 2 * self.features.len();
+        let share = if self.mmd.is_some() {
+            1.0 - MMD_SHARE
+        } else {
+            1.0
+        };
+        let smallest = match self.options.correction {
+            Correction::None => self.options.p_val,
+            _ => self.options.p_val * share / tests as f64,
+        };
+        permutations_for(smallest)
     }
 
     /// Evaluates rows `rows` of `current` with the options' seed: every selected feature, the
@@ -325,9 +350,17 @@ impl Prepared {
             .iter()
             .zip(columns.iter().map(|c| &**c))
             .collect();
-        let mut reports = par::map_ordered(&pairs, self.compute.threads.get(), |(f, c)| {
+        let draws = self.monte_carlo_draws();
+        let indexed: Vec<(usize, &(&PreparedFeature, &Column))> =
+            pairs.iter().enumerate().collect();
+        let mut reports = par::map_ordered(&indexed, self.compute.threads.get(), |(i, (f, c))| {
             one.checkpoint();
-            self.feature_report(f, c, rows.clone(), &one)
+            let mc = MonteCarlo {
+                max_draws: draws,
+                exceedances: DEFAULT_EXCEEDANCES,
+                seed: rng::bits(seed, 4 + *i as u64),
+            };
+            self.feature_report(f, c, rows.clone(), &mc, &one)
         })
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
@@ -352,7 +385,29 @@ impl Prepared {
             Correction::None => alpha,
             _ => alpha * mmd_share,
         };
-        let multivariate = match &self.mmd {
+        // A feature without a value in the window (a column that stopped arriving) leaves
+        // the joint test, which runs on the others (its missing share is tested above).
+        let empty: Vec<usize> = reports
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.kind == Kind::Numeric && r.n_current == 0)
+            .map(|(i, _)| i)
+            .collect();
+        let reduced;
+        let mmd = match &self.mmd {
+            Some(m) if !rows.is_empty() && m.columns.iter().any(|c| empty.contains(&c.0)) => {
+                reduced = prepare_mmd(
+                    &self.baseline,
+                    &self.features,
+                    self.options.compat,
+                    &self.compute,
+                    &empty,
+                )?;
+                reduced.as_ref()
+            }
+            other => other.as_ref(),
+        };
+        let multivariate = match mmd {
             Some(m) => self.mmd_report(m, &columns, rows, mmd_level, seed)?,
             None => None,
         };
@@ -480,6 +535,7 @@ impl Prepared {
         prepared: &PreparedFeature,
         current: &Column,
         rows: Range<usize>,
+        mc: &MonteCarlo,
         compute: &Compute,
     ) -> Result<FeatureReport, EvaluateError> {
         let feature = &self.baseline.features[prepared.index];
@@ -546,19 +602,29 @@ impl Prepared {
             ) if options.ks => {
                 let present: Vec<f64> = c[rows].iter().copied().filter(|x| !x.is_nan()).collect();
                 let c = SortedSample::new_with(present, compute).map_err(stats_error)?;
-                let ks = ks_2samp_sorted(
-                    r,
-                    &c,
-                    KsOptions {
-                        method: options.ks_method,
-                        ..KsOptions::default()
-                    },
-                    compute,
-                );
                 report.test = Test::Ks;
-                report.statistic = Some(ks.statistic);
-                report.p_value = Some(ks.p_value);
-                report.p_value_method = Some(ks.method.into());
+                match &prepared.discrete {
+                    Some(discrete) => {
+                        let ks = ks_2samp_discrete(discrete, &c, mc).map_err(stats_error)?;
+                        report.statistic = Some(ks.statistic);
+                        report.p_value = Some(ks.p_value);
+                        report.p_value_method = Some(PValueMethod::MonteCarlo);
+                    }
+                    None => {
+                        let ks = ks_2samp_sorted(
+                            r,
+                            &c,
+                            KsOptions {
+                                method: options.ks_method,
+                                ..KsOptions::default()
+                            },
+                            compute,
+                        );
+                        report.statistic = Some(ks.statistic);
+                        report.p_value = Some(ks.p_value);
+                        report.p_value_method = Some(ks.method.into());
+                    }
+                }
                 report.wasserstein_normed =
                     Some(wasserstein(r, &c) / prepared.reference_std.max(WASSERSTEIN_NORM_FLOOR));
                 if let Some(bins) = &prepared.bins {
@@ -583,12 +649,22 @@ impl Prepared {
                     union.entry(name).or_default().1 += count;
                 }
                 let (r, c): (Vec<u64>, Vec<u64>) = union.values().copied().unzip();
-                let chi2 = chi2_contingency(&r, &c, Continuity::Yates).map_err(stats_error)?;
                 report.test = Test::Chi2;
-                report.statistic = Some(chi2.statistic);
-                report.p_value = Some(chi2.p_value);
-                report.p_value_method = Some(PValueMethod::Chi2);
-                report.unseen_share = Some(chi2.unseen_share);
+                // Rare categories make the χ² distribution too liberal: their p-value comes
+                // from the table's own permutation distribution.
+                if options.compat == Compat::Drifttap && needs_monte_carlo(&r, &c) {
+                    let chi2 = chi2_monte_carlo(&r, &c, mc).map_err(stats_error)?;
+                    report.statistic = Some(chi2.statistic);
+                    report.p_value = Some(chi2.p_value);
+                    report.p_value_method = Some(PValueMethod::MonteCarlo);
+                    report.unseen_share = Some(chi2.unseen_share);
+                } else {
+                    let chi2 = chi2_contingency(&r, &c, Continuity::Yates).map_err(stats_error)?;
+                    report.statistic = Some(chi2.statistic);
+                    report.p_value = Some(chi2.p_value);
+                    report.p_value_method = Some(PValueMethod::Chi2);
+                    report.unseen_share = Some(chi2.unseen_share);
+                }
                 let shares = |v: &[u64]| {
                     let total = v.iter().sum::<u64>() as f64;
                     v.iter().map(|x| *x as f64 / total).collect::<Vec<f64>>()
@@ -694,8 +770,9 @@ impl Prepared {
 /// The selected baseline features, checked against the selection.
 fn prepare_features(
     baseline: &Baseline,
-    selection: &Selection,
+    options: &Options,
 ) -> Result<Vec<PreparedFeature>, EvaluateError> {
+    let selection = &options.selection;
     let names: Vec<&str> = baseline.features.iter().map(|f| f.name.as_str()).collect();
     // An excluded name the baseline does not have is left out already.
     if let Some((option, column)) = selection.unknown(&names, false) {
@@ -740,10 +817,23 @@ fn prepare_features(
             FeatureData::Numeric { std, .. } => *std,
             FeatureData::Categorical { .. } => 0.0,
         };
+        // scipy's p-value where asked for, or where alibi-detect's numbers are reproduced.
+        let discrete = match &feature.data {
+            FeatureData::Numeric {
+                sorted: Some(s), ..
+            } if options.ks_method == KsMethod::Auto
+                && options.compat == Compat::Drifttap
+                && has_heavy_ties(s) =>
+            {
+                Some(DiscreteReference::new(s))
+            }
+            _ => None,
+        };
         out.push(PreparedFeature {
             index,
             bins,
             reference_std,
+            discrete,
         });
     }
     if out.is_empty() {
@@ -756,11 +846,14 @@ fn prepare_features(
 /// reference rows and the kernel's bandwidth. The stored bandwidth serves when every sampled
 /// feature is selected; otherwise the median heuristic runs again on the projection. Under
 /// [`Compat::Alibi`], one fixed reference of raw values with its own median heuristic.
+///
+/// `skip` lists prepared features (indices into `features`) to leave out of the test.
 fn prepare_mmd(
     baseline: &Baseline,
     features: &[PreparedFeature],
     compat: Compat,
     compute: &Compute,
+    skip: &[usize],
 ) -> Result<Option<PreparedMmd>, EvaluateError> {
     let Some(sample) = &baseline.mmd else {
         return Ok(None);
@@ -772,6 +865,7 @@ fn prepare_mmd(
             let f = &baseline.features[p.index];
             &f.name == name && f.kind() == Kind::Numeric
         });
+        let selected = selected.filter(|i| !skip.contains(i));
         if let Some(selected) = selected {
             keep.push(j);
             columns.push((selected, sample.mean[j], sample.std[j]));

@@ -51,15 +51,19 @@ pub enum PValueMethod {
     Asymp,
     /// The χ² distribution.
     Chi2,
+    /// A conditional Monte-Carlo p-value over tables with both margins fixed: KS on a feature
+    /// with heavy ties, χ² with an expected count below 5 ([`crate::stats::montecarlo`]).
+    MonteCarlo,
 }
 
 impl PValueMethod {
-    /// The name in reports: `exact`, `asymp` (as scipy names them) or `chi2`.
+    /// The name in reports: `exact`, `asymp` (as scipy names them), `chi2` or `monte_carlo`.
     pub fn as_str(self) -> &'static str {
         match self {
             PValueMethod::Exact => "exact",
             PValueMethod::Asymp => "asymp",
             PValueMethod::Chi2 => "chi2",
+            PValueMethod::MonteCarlo => "monte_carlo",
         }
     }
 }

@@ -308,3 +308,146 @@ fn default_permutations_resolve_the_threshold() {
     assert_eq!(permutations_for(1e-9), 9_999);
     assert_eq!(permutations_for(0.05 / 2.0 * 0.452), 884);
 }
+
+/// `rows` rows of a binary feature (ones with probability `p`), a Poisson(3)-like count and a
+/// categorical one with a long tail of rare names.
+fn discrete_frame(rows: usize, p: f64, seed: u64) -> Frame {
+    let uniform = synth::uniform_range(seed * 17 + 1, rows, 0.0, 1.0);
+    let binary: Vec<f64> = uniform
+        .iter()
+        .map(|u| f64::from(u8::from(*u < p)))
+        .collect();
+    let counts: Vec<f64> = synth::normal(seed * 17 + 2, rows, 3.0, 1.7)
+        .iter()
+        .map(|x| x.round().max(0.0))
+        .collect();
+    let mut weights = vec![0.6, 0.3];
+    weights.extend(std::iter::repeat_n(0.1 / 60.0, 60));
+    let rare = synth::categorical(seed * 17 + 3, rows, &weights);
+    Frame::new(
+        rows,
+        vec![
+            Column {
+                name: "flag".into(),
+                values: Values::Numeric(binary),
+            },
+            Column {
+                name: "count".into(),
+                values: Values::Numeric(counts),
+            },
+            Column {
+                name: "plan".into(),
+                values: Values::Categorical {
+                    names: (0..weights.len()).map(|i| format!("plan-{i}")).collect(),
+                    codes: rare.into_iter().map(|c| c as u32).collect(),
+                },
+            },
+        ],
+    )
+    .expect("consistent columns")
+}
+
+#[test]
+fn tied_features_and_rare_categories_get_monte_carlo_p_values_unless_scipys_are_asked_for() {
+    let baseline = Arc::new(
+        Baseline::build(
+            &discrete_frame(20_000, 0.3, 1),
+            &Selection::default(),
+            &BuildOptions::default(),
+            &Compute::detect(),
+            &Quiet,
+        )
+        .expect("builds"),
+    );
+    let compute = Compute::detect();
+    let method = |report: &Report, name: &str| {
+        report
+            .features
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| f.p_value_method)
+    };
+    let prepared = Prepared::new(Arc::clone(&baseline), options(), &compute).expect("prepares");
+    let same = prepared
+        .evaluate(&discrete_frame(1_000, 0.3, 7), 0..1_000)
+        .expect("evaluates");
+    for name in ["flag", "count", "plan"] {
+        assert_eq!(
+            method(&same, name),
+            Some(PValueMethod::MonteCarlo),
+            "{name}"
+        );
+    }
+    assert!(!same.drift, "{same:?}");
+    // A 0.3 → 0.4 shift of the binary feature's share of ones is found.
+    let shifted = prepared
+        .evaluate(&discrete_frame(1_000, 0.4, 7), 0..1_000)
+        .expect("evaluates");
+    let flag = shifted
+        .features
+        .iter()
+        .find(|f| f.name == "flag")
+        .expect("flag");
+    assert!(flag.drift && flag.p_value < flag.threshold, "{flag:?}");
+    // A fixed seed reproduces the Monte-Carlo p-values; another seed draws others.
+    let again = prepared
+        .evaluate(&discrete_frame(1_000, 0.3, 7), 0..1_000)
+        .expect("evaluates");
+    assert_eq!(same.features, again.features);
+    // scipy's methods, exact or asymptotic by its rule, when asked for or under alibi.
+    for options in [
+        Options {
+            ks_method: KsMethod::Exact,
+            ..options()
+        },
+        Options {
+            compat: Compat::Alibi,
+            ..options()
+        },
+    ] {
+        let alibi = options.compat == Compat::Alibi;
+        let prepared = Prepared::new(Arc::clone(&baseline), options, &compute).expect("prepares");
+        let report = prepared
+            .evaluate(&discrete_frame(1_000, 0.3, 7), 0..1_000)
+            .expect("evaluates");
+        assert!(
+            matches!(
+                method(&report, "flag"),
+                Some(PValueMethod::Exact | PValueMethod::Asymp)
+            ),
+            "{:?}",
+            method(&report, "flag")
+        );
+        let chi2 = if alibi {
+            PValueMethod::Chi2
+        } else {
+            PValueMethod::MonteCarlo
+        };
+        assert_eq!(method(&report, "plan"), Some(chi2));
+    }
+}
+
+#[test]
+fn a_feature_without_values_in_the_window_leaves_the_joint_test_to_the_others() {
+    let baseline = baseline(&Selection::default());
+    let prepared =
+        Prepared::new(Arc::clone(&baseline), options(), &Compute::detect()).expect("prepares");
+    let report = prepared
+        .evaluate(&with_missing_debt(frame(2_000, 0.0, 5), 1.0), 0..2_000)
+        .expect("evaluates");
+    let m = report.multivariate.as_ref().expect("MMD ran");
+    assert_eq!(m.features, vec!["income".to_string(), "age".to_string()]);
+    assert_eq!(m.n_current, 2_000);
+    assert!(!m.drift, "{m:?}");
+    let debt = report
+        .features
+        .iter()
+        .find(|f| f.name == "debt")
+        .expect("debt");
+    assert!(debt.missing_drift && report.drift, "{debt:?}");
+    // All three present: all three in the test.
+    let full = prepared
+        .evaluate(&frame(2_000, 0.0, 5), 0..2_000)
+        .expect("evaluates");
+    assert_eq!(full.multivariate.expect("MMD ran").features.len(), 3);
+}

@@ -43,6 +43,7 @@ fn drifted_example_exits_1_and_reports_the_drifting_features_as_json() {
             "loan_amount",
             "credit_score",
             "card_utilisation",
+            "months_employed",
             "loan_purpose"
         ]
     );
@@ -61,6 +62,9 @@ fn drifted_example_exits_1_and_reports_the_drifting_features_as_json() {
         .find(|f| f["name"] == "months_employed")
         .expect("present");
     assert!((employed["missing_current"].as_f64().expect("share") - 0.09).abs() < 0.01);
+    // Its distribution holds; its missing share is what drifts.
+    assert_eq!(employed["missing_drift"], true);
+    assert!(employed["p_value"].as_f64().expect("p") > employed["threshold"].as_f64().expect("t"));
     assert_eq!(json["multivariate"]["test"], "mmd");
     assert_eq!(json["multivariate"]["drift"], true);
 }
@@ -103,7 +107,7 @@ fn html_report_is_one_self_contained_page_with_drifting_features_first() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let html = std::fs::read_to_string(&page).expect("report written");
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert!(html.contains("5 of 12 features drift"), "verdict line");
+    assert!(html.contains("6 of 12 features drift"), "verdict line");
     // Nothing is fetched: no external scripts, styles or images.
     for needle in ["<script", "http://", "https://", "<link", "<img"] {
         assert!(!html.contains(needle), "page contains {needle}");
@@ -371,13 +375,26 @@ fn a_column_entirely_null_in_current_is_reported_not_crashed_on() {
         "--format",
         "json",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A column that stops arriving is drift: its missing share went from 0 to 1.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     let age = &json["features"][0];
     assert_eq!(age["name"], "age");
     assert_eq!(age["test"], "none");
     assert_eq!(age["missing_current"], 1.0);
     assert_eq!(age["n_current"], 0);
+    assert_eq!(age["missing_drift"], true);
     assert_eq!(json["features"][1]["test"], "ks");
+    assert_eq!(json["features"][1]["drift"], false);
+    // The joint test still runs, over the features with values on both sides.
+    assert_eq!(
+        json["multivariate"]["test"], "mmd",
+        "{}",
+        json["multivariate"]
+    );
+    assert_eq!(
+        json["multivariate"]["features"],
+        serde_json::json!(["income"])
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
