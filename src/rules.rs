@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::settings::alerts::AlertsConfig;
+use crate::settings::alerts::{AlertsConfig, DEFAULT_REPLICA_QUORUM};
 use crate::settings::format_duration;
 
 /// One alerting rule, as Prometheus reads it.
@@ -97,33 +97,61 @@ pub fn rules(model: Option<&str>, alerts: &AlertsConfig) -> RuleFile {
         }
     };
     let window = d(alerts.rate_window);
+    // Drift alerts need more than the quorum's share of the model's replicas (each series is
+    // 0 or 1, so its average is the share drifting); with quorum 0, any one.
+    let quorum = |by: &str, series: &str| {
+        if alerts.replica_quorum == 0.0 {
+            format!("max by ({by}) ({series}{selector}) == 1")
+        } else {
+            format!(
+                "avg by ({by}) ({series}{selector}) > {}",
+                alerts.replica_quorum
+            )
+        }
+    };
+    let share = if alerts.replica_quorum == 0.0 {
+        "any replica".to_string()
+    } else if alerts.replica_quorum == DEFAULT_REPLICA_QUORUM {
+        "more than half of its replicas".to_string()
+    } else {
+        format!(
+            "more than {}% of its replicas",
+            alerts.replica_quorum * 100.0
+        )
+    };
     let rules = vec![
         rule(
             "DrifttapModelDrift",
-            format!("max by (model) (drifttap_model_drift{selector}) == 1"),
+            quorum("model", "drifttap_model_drift"),
             alerts.drift_for,
             Some(alerts.keep_firing_for),
             "critical",
             "Model {{ $labels.model }}: its inputs no longer look like the training data",
-            "drifttap has held a drift verdict for model {{ $labels.model }} (a feature's corrected test, or the multivariate MMD test, after hysteresis) for the whole alert period. Look at /v1/status on a sidecar, or at drifttap_feature_drift, to see which features.",
+            &format!(
+                "In {share}, drifttap has held a drift verdict for model {{{{ $labels.model }}}} (a feature's distribution or missing share, or the multivariate MMD test, in the one family of tests, on fresh windows, after hysteresis) for the whole alert period. Look at /v1/status on a sidecar, or at drifttap_feature_drift, to see which features."
+            ),
         ),
         rule(
             "DrifttapFeatureDrift",
-            format!("max by (model, feature) (drifttap_feature_drift{selector}) == 1"),
+            quorum("model, feature", "drifttap_feature_drift"),
             alerts.drift_for,
             Some(alerts.keep_firing_for),
             "warning",
             "Model {{ $labels.model }}: feature {{ $labels.feature }} drifts",
-            "The distribution of {{ $labels.feature }} in the window differs from the baseline (KS or chi-squared p-value below the corrected threshold, effect size above the floor, after hysteresis). drifttap_feature_p_value and drifttap_feature_wasserstein_normed / drifttap_feature_psi give its size.",
+            &format!(
+                "In {share}, the distribution or the missing share of {{{{ $labels.feature }}}} in the window differs from the baseline (a KS, chi-squared or missing-share p-value below its threshold in the family, effect size above the floor, after hysteresis). drifttap_feature_p_value and drifttap_feature_wasserstein_normed / drifttap_feature_psi give its size."
+            ),
         ),
         rule(
             "DrifttapMultivariateDrift",
-            format!("max by (model) (drifttap_mmd_drift{selector}) == 1"),
+            quorum("model", "drifttap_mmd_drift"),
             alerts.drift_for,
             Some(alerts.keep_firing_for),
             "warning",
             "Model {{ $labels.model }}: the joint distribution of its numeric features drifts (MMD)",
-            "The MMD permutation test across the numeric features rejects the baseline: the features' relations changed even if no single feature may drift on its own.",
+            &format!(
+                "In {share}, the MMD permutation test across the numeric features rejects the baseline: the features' relations changed even if no single feature may drift on its own."
+            ),
         ),
         rule(
             "DrifttapNoTraffic",
@@ -288,6 +316,43 @@ mod tests {
         let drift = &file.groups[0].rules[0];
         assert_eq!(drift.for_, "1h");
         assert!(!drift.expr.contains("model=\""), "{}", drift.expr);
+    }
+
+    #[test]
+    fn drift_alerts_need_the_replica_quorum() {
+        let majority = rules(None, &AlertsConfig::default());
+        for (rule, series) in majority.groups[0].rules[..3].iter().zip([
+            "avg by (model) (drifttap_model_drift)",
+            "avg by (model, feature) (drifttap_feature_drift)",
+            "avg by (model) (drifttap_mmd_drift)",
+        ]) {
+            assert_eq!(rule.expr, format!("{series} > 0.5"));
+            let description = &rule.annotations["description"];
+            assert!(description.starts_with("In more than half of its replicas"));
+        }
+        let any = rules(
+            Some("credit"),
+            &AlertsConfig {
+                replica_quorum: 0.0,
+                ..AlertsConfig::default()
+            },
+        );
+        assert_eq!(
+            any.groups[0].rules[0].expr,
+            r#"max by (model) (drifttap_model_drift{model="credit"}) == 1"#
+        );
+        let two_thirds = rules(
+            None,
+            &AlertsConfig {
+                replica_quorum: 0.66,
+                ..AlertsConfig::default()
+            },
+        );
+        assert!(two_thirds.groups[0].rules[0].expr.ends_with("> 0.66"));
+        assert!(
+            two_thirds.groups[0].rules[0].annotations["description"]
+                .starts_with("In more than 66% of its replicas")
+        );
     }
 
     #[test]

@@ -66,14 +66,33 @@ pub const ALIBI_REFERENCE_ROWS: usize = 1_000;
 
 /// Permutations the MMD test runs when not configured, for a test held to `threshold`: ten
 /// times the reciprocal, so that the permutation p-value `(b + 1)/(P + 1)` resolves the
-/// threshold with ten exceedances to spare (99 at least, 9 999 at most).
+/// threshold with ten exceedances to spare (99 at least, 9 999 at most), but never so few that
+/// no p-value could fall below the threshold: `2/threshold`, up to 49 999 (a threshold below
+/// 4·10⁻⁵ costs more than that, and is out of the test's reach: configure `permutations`).
 pub fn permutations_for(threshold: f64) -> usize {
-    let wanted = (10.0 / threshold).ceil();
-    if wanted.is_finite() {
-        (wanted as usize).saturating_sub(1).clamp(99, 9_999)
-    } else {
-        9_999
-    }
+    draws_for(threshold, 9_999, 49_999)
+}
+
+/// Null tables a Monte-Carlo p-value draws at most for a test held to `threshold`, as
+/// [`permutations_for`] with higher caps (a draw costs microseconds, a permutation of MMD
+/// milliseconds): 99 999, or `2/threshold` up to 10⁷.
+pub fn monte_carlo_draws_for(threshold: f64) -> usize {
+    draws_for(threshold, 99_999, 10_000_000)
+}
+
+/// `⌈10/t⌉ − 1` clamped to `99..=cap`, raised to `⌈2/t⌉` (at most `most`) where the cap
+/// would leave the smallest p-value, `1/(B + 1)`, above half the threshold.
+fn draws_for(threshold: f64, cap: usize, most: usize) -> usize {
+    let ceil = |x: f64| {
+        if x.is_finite() && x > 0.0 {
+            Some(x.ceil().min(1e12) as usize)
+        } else {
+            None
+        }
+    };
+    let wanted = ceil(10.0 / threshold).map_or(cap, |w| w.saturating_sub(1).clamp(99, cap));
+    let floor = ceil(2.0 / threshold).map_or(0, |f| f.min(most));
+    wanted.max(floor)
 }
 
 /// How the tests form a verdict.
@@ -314,7 +333,7 @@ impl Prepared {
             Correction::None => self.options.p_val,
             _ => self.options.p_val * share / tests as f64,
         };
-        permutations_for(smallest)
+        monte_carlo_draws_for(smallest)
     }
 
     /// Evaluates rows `rows` of `current` with the options' seed: every selected feature, the

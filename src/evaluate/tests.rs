@@ -305,7 +305,14 @@ fn the_tests_share_one_level_and_each_reports_its_threshold() {
 fn default_permutations_resolve_the_threshold() {
     assert_eq!(permutations_for(0.025), 399);
     assert_eq!(permutations_for(0.5), 99);
-    assert_eq!(permutations_for(1e-9), 9_999);
+    // Never so few that the threshold is out of reach.
+    // Never so few that the threshold is out of reach, within a cost.
+    assert_eq!(permutations_for(1e-4), 20_000);
+    assert_eq!(permutations_for(1e-9), 49_999);
+    assert_eq!(permutations_for(f64::NAN), 9_999);
+    assert_eq!(monte_carlo_draws_for(0.001), 9_999);
+    assert_eq!(monte_carlo_draws_for(1e-5), 200_000);
+    assert_eq!(monte_carlo_draws_for(1e-12), 10_000_000);
     assert_eq!(permutations_for(0.05 / 2.0 * 0.452), 884);
 }
 

@@ -72,13 +72,25 @@ pub struct DriftingFeature {
     pub name: String,
     /// `numeric` or `categorical`.
     pub kind: Kind,
-    /// `ks` or `chi2`.
+    /// `ks`, `chi2`, or `none` for a feature without values in the window.
     pub test: Test,
-    pub statistic: f64,
-    pub p_value: f64,
+    /// The distribution test's statistic and p-value (`null` with test `none`).
+    pub statistic: Option<f64>,
+    pub p_value: Option<f64>,
     pub wasserstein_normed: Option<f64>,
     pub psi: Option<f64>,
     pub jensen_shannon: Option<f64>,
+    /// The missing shares of the baseline and of the window.
+    #[serde(default)]
+    pub missing_reference: f64,
+    #[serde(default)]
+    pub missing_current: f64,
+    /// Fisher's exact test of the missing share (`null` when neither side misses a value).
+    #[serde(default)]
+    pub missing_p_value: Option<f64>,
+    /// Whether the missing share drifts (in the evaluation that turned the verdict on).
+    #[serde(default)]
+    pub missing_drift: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -232,11 +244,15 @@ mod tests {
                 name: "annual_income".into(),
                 kind: crate::data::Kind::Numeric,
                 test: crate::evaluate::Test::Ks,
-                statistic: 0.107,
-                p_value: 1.3e-45,
+                statistic: Some(0.107),
+                p_value: Some(1.3e-45),
                 wasserstein_normed: Some(0.254),
                 psi: Some(0.065),
                 jensen_shannon: Some(0.108),
+                missing_reference: 0.0,
+                missing_current: 0.0,
+                missing_p_value: None,
+                missing_drift: false,
             }],
             multivariate: Some(MultivariateResult {
                 test: crate::evaluate::Test::Mmd,

@@ -11,6 +11,11 @@ pub struct RawAlerts {
     /// How long a drift verdict (model, feature or MMD) holds before its alert fires. Default
     /// `10m` (on top of the sidecar's own hysteresis).
     pub drift_for: Option<String>,
+    /// The share of the model's replicas that must hold a drift verdict for a drift alert:
+    /// the alert fires when more than this share do. Default `0.5`, a strict majority
+    /// (replicas see the same traffic, so real drift reaches most of them, while their false
+    /// verdicts are independent and rarely coincide); `0`, any one replica.
+    pub replica_quorum: Option<f64>,
     /// How long a drift alert keeps firing after the verdict clears, so a brief clean spell
     /// does not resolve and re-open it. Default `30m`.
     pub keep_firing_for: Option<String>,
@@ -40,6 +45,8 @@ pub struct RawAlerts {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertsConfig {
     pub drift_for: Duration,
+    /// In `[0, 1)`: drift alerts fire when more than this share of replicas drift.
+    pub replica_quorum: f64,
     pub keep_firing_for: Duration,
     pub no_traffic_for: Duration,
     pub dropped_for: Duration,
@@ -50,10 +57,14 @@ pub struct AlertsConfig {
     pub runbook_base: String,
 }
 
+/// [`AlertsConfig::replica_quorum`] by default: a strict majority.
+pub const DEFAULT_REPLICA_QUORUM: f64 = 0.5;
+
 impl Default for AlertsConfig {
     fn default() -> Self {
         AlertsConfig {
             drift_for: Duration::from_secs(600),
+            replica_quorum: DEFAULT_REPLICA_QUORUM,
             keep_firing_for: Duration::from_secs(1800),
             no_traffic_for: Duration::from_secs(900),
             dropped_for: Duration::from_secs(600),
@@ -70,6 +81,16 @@ impl RawAlerts {
     /// Validated, defaults filled in; problems are added to `problems`.
     pub fn resolve(&self, problems: &mut Vec<String>) -> AlertsConfig {
         let defaults = AlertsConfig::default();
+        let replica_quorum = match self.replica_quorum {
+            Some(q) if (0.0..1.0).contains(&q) => q,
+            Some(q) => {
+                problems.push(format!(
+                    "alerts.replica_quorum: {q} is not a share in [0, 1) (0.5: more than half of the replicas; 0: any one)"
+                ));
+                defaults.replica_quorum
+            }
+            None => defaults.replica_quorum,
+        };
         let mut duration = |name: &str, value: &Option<String>, default: Duration| match value {
             Some(text) => parse_duration(text).unwrap_or_else(|e| {
                 problems.push(format!("alerts.{name}: {e}"));
@@ -79,6 +100,7 @@ impl RawAlerts {
         };
         AlertsConfig {
             drift_for: duration("drift_for", &self.drift_for, defaults.drift_for),
+            replica_quorum,
             keep_firing_for: duration(
                 "keep_firing_for",
                 &self.keep_firing_for,

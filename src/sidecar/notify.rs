@@ -90,17 +90,19 @@ pub fn notification(model: &str, pod: &Pod, evaluation: &Evaluation<'_>) -> Drif
         .features
         .iter()
         .filter(|f| evaluation.verdicts.feature(&f.name))
-        .filter_map(|f| {
-            Some(DriftingFeature {
-                name: f.name.clone(),
-                kind: f.kind,
-                test: f.test,
-                statistic: f.statistic?,
-                p_value: f.p_value?,
-                wasserstein_normed: f.wasserstein_normed,
-                psi: f.psi,
-                jensen_shannon: f.jensen_shannon,
-            })
+        .map(|f| DriftingFeature {
+            name: f.name.clone(),
+            kind: f.kind,
+            test: f.test,
+            statistic: f.statistic,
+            p_value: f.p_value,
+            wasserstein_normed: f.wasserstein_normed,
+            psi: f.psi,
+            jensen_shannon: f.jensen_shannon,
+            missing_reference: f.missing_reference,
+            missing_current: f.missing_current,
+            missing_p_value: f.missing_p_value,
+            missing_drift: f.missing_drift,
         })
         .collect();
     let multivariate = evaluation

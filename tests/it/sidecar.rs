@@ -109,6 +109,54 @@ impl Sidecar {
     pub async fn metrics_until(&self, limit: Duration, done: impl Fn(&Metrics) -> bool) -> Metrics {
         scrape_until(self.admin, limit, done).await
     }
+
+    /// Sends every request through the tap, one after another (the window keeps arrival
+    /// order), each answered 200 by the model.
+    pub async fn replay(&self, requests: &[String]) {
+        let tap = self.tap.expect("tap listening");
+        for body in requests {
+            let (status, text) = post(
+                tap,
+                "/v1/models/credit:predict",
+                &[("content-type", "application/json")],
+                body.clone(),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{text}");
+        }
+    }
+
+    /// Replays `requests` round after round until `done` holds, at most `rounds` times. After
+    /// each round it waits for two more evaluations, so that one of them began after the
+    /// round's last row: only an evaluation of a window of rows none counted before moves the
+    /// verdicts. The last scrape either way.
+    pub async fn replay_until(
+        &self,
+        requests: &[String],
+        rounds: usize,
+        done: impl Fn(&Metrics) -> bool,
+    ) -> Metrics {
+        let mut m = self.metrics().await;
+        for _ in 0..rounds {
+            self.replay(requests).await;
+            let seen = evaluations(&self.metrics().await);
+            m = self
+                .metrics_until(Duration::from_secs(30), |m| {
+                    done(m) || evaluations(m) >= seen + 2.0
+                })
+                .await;
+            if done(&m) {
+                break;
+            }
+        }
+        m
+    }
+}
+
+/// Evaluations that ran to a report.
+pub fn evaluations(m: &Metrics) -> f64 {
+    m.value("drifttap_evaluations_total", &[("outcome", "ok")])
+        .unwrap_or(0.0)
 }
 
 impl std::ops::Deref for Sidecar {

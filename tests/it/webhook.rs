@@ -5,18 +5,18 @@
 use std::time::Duration;
 
 use drifttap::testing::ScriptedReceiver;
-use hyper::StatusCode;
 
 use crate::harness::{TempDir, example};
-use crate::sidecar::{Metrics, Sidecar, StubModel, post, v1_requests};
+use crate::sidecar::{Metrics, Sidecar, StubModel, v1_requests};
 
 /// The example's features that drift in `current-drifted.parquet` (baselines/credit/README.md).
-const DRIFTING: [&str; 5] = [
+const DRIFTING: [&str; 6] = [
     "annual_income",
     "card_utilisation",
     "credit_score",
     "loan_amount",
     "loan_purpose",
+    "months_employed",
 ];
 
 /// The sidecar's YAML for a webhook to `url`, signing with the secret written in `dir`.
@@ -54,19 +54,20 @@ pub async fn delivered(sidecar: &Sidecar, n: f64, limit: Duration) -> Metrics {
         .await
 }
 
-/// Drives the example's drifted traffic through `sidecar`'s tap.
+/// Drives the example's drifted traffic through `sidecar`'s tap until its verdict turns: a
+/// fresh window per counted evaluation.
 pub async fn drift(sidecar: &Sidecar) {
-    let tap = sidecar.tap.expect("tap listening");
-    for body in v1_requests("current-drifted.parquet", 100) {
-        let (status, text) = post(
-            tap,
-            "/v1/models/credit:predict",
-            &[("content-type", "application/json")],
-            body,
-        )
+    let m = sidecar
+        .replay_until(&v1_requests("current-drifted.parquet", 100), 4, |m| {
+            m.value("drifttap_model_drift", &[("model", "credit")]) == Some(1.0)
+        })
         .await;
-        assert_eq!(status, StatusCode::OK, "{text}");
-    }
+    assert_eq!(
+        m.value("drifttap_model_drift", &[("model", "credit")]),
+        Some(1.0),
+        "{}",
+        sidecar.log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,6 +142,13 @@ async fn drift_is_delivered_once_signed_through_the_receivers_failures() {
     assert!(!names.is_empty(), "no drifting feature in {n:?}");
     for name in &names {
         assert!(DRIFTING.contains(name), "{name} is not a drifting feature");
+    }
+    // months_employed drifts by its missing share alone, and the payload says so.
+    if let Some(f) = n.features.iter().find(|f| f.name == "months_employed") {
+        assert!(
+            f.missing_drift && f.missing_current > f.missing_reference,
+            "{f:?}"
+        );
     }
     let mmd = n.multivariate.as_ref().expect("MMD ran");
     assert_eq!(mmd.test, drifttap::evaluate::Test::Mmd);

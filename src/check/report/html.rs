@@ -125,10 +125,24 @@ fn header(
         ),
         None => String::new(),
     };
+    let drifting_missing: Vec<String> = report
+        .features
+        .iter()
+        .filter(|f| f.missing_drift)
+        .map(|f| {
+            format!(
+                "<b>{}</b> {} → {} (p {})",
+                escape(&f.name),
+                format_percent(f.missing_reference),
+                format_percent(f.missing_current),
+                p_value_html(f.missing_p_value)
+            )
+        })
+        .collect();
     let missing: Vec<String> = report
         .features
         .iter()
-        .filter(|f| missing_changed(f))
+        .filter(|f| missing_changed(f) && !f.missing_drift)
         .map(|f| {
             format!(
                 "<b>{}</b> {} → {}",
@@ -138,18 +152,30 @@ fn header(
             )
         })
         .collect();
-    let missing_note = match missing.len() {
-        0 => String::new(),
-        n => format!(
-            r#"<div class="sub warn">Missing share changed by 1 point or more: {}{}</div>"#,
-            missing[..n.min(5)].join(", "),
-            if n > 5 {
-                format!(" and {} more", n - 5)
+    let listed = |items: &[String]| {
+        format!(
+            "{}{}",
+            items[..items.len().min(5)].join(", "),
+            if items.len() > 5 {
+                format!(" and {} more", items.len() - 5)
             } else {
                 String::new()
             }
-        ),
+        )
     };
+    let mut missing_note = String::new();
+    if !drifting_missing.is_empty() {
+        missing_note.push_str(&format!(
+            r#"<div class="sub warn">Missing share drifts: {}</div>"#,
+            listed(&drifting_missing)
+        ));
+    }
+    if !missing.is_empty() {
+        missing_note.push_str(&format!(
+            r#"<div class="sub warn">Missing share changed by 1 point or more: {}</div>"#,
+            listed(&missing)
+        ));
+    }
     write!(
         out,
         r#"<header class="verdict{cls}"><div class="word">{word}</div><div><div class="headline">{drifting} of {total} feature{s} drift{joint}</div><div class="sub">{corr} · per-feature threshold p &lt; {threshold}{chunk_note}</div>{missing_note}</div></header><div class="panels">"#,
@@ -236,7 +262,7 @@ fn summary(out: &mut String, report: &Report, order: &[usize]) -> fmt::Result {
             w = effect(f.wasserstein_normed),
             psi = effect(f.psi),
             js = effect(f.jensen_shannon),
-            mcls = if missing_changed(f) {
+            mcls = if missing_changed(f) || f.missing_drift {
                 r#" class="warn""#
             } else {
                 ""
@@ -365,7 +391,11 @@ fn card(
             format_percent(f.missing_reference),
             format_percent(f.missing_current)
         ),
-        if missing_changed(f) { "warn" } else { "" },
+        if missing_changed(f) || f.missing_drift {
+            "warn"
+        } else {
+            ""
+        },
     )?;
     metric(
         out,

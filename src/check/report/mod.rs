@@ -31,7 +31,7 @@ pub fn table(report: &Report, reference: &str, current: &str) -> String {
     for r in rows {
         let _ = writeln!(
             out,
-            "{} {:<22} {:<5} {:>10} {:>9} {:>8} {:>8} {:>7.1}%",
+            "{} {:<22} {:<5} {:>10} {:>9} {:>8} {:>8} {:>7.1}%{}",
             if r.drift { '*' } else { ' ' },
             truncate(&r.name, 22),
             r.test,
@@ -39,7 +39,8 @@ pub fn table(report: &Report, reference: &str, current: &str) -> String {
             p(r.p_value),
             num(r.wasserstein_normed, 3),
             num(r.psi, 3),
-            100.0 * r.missing_current
+            100.0 * r.missing_current,
+            if r.missing_drift { " *" } else { "" }
         );
     }
     if let Some(m) = &report.multivariate {
@@ -85,6 +86,19 @@ pub fn table(report: &Report, reference: &str, current: &str) -> String {
                 }
             );
         }
+    }
+    // Missing shares that drift, each with its test.
+    for r in report.features.iter().filter(|r| r.missing_drift) {
+        let _ = writeln!(
+            out,
+            "{}{}: missing share {:.1}% → {:.1}% drifts (p {} < {})",
+            if out.ends_with("\n\n") { "" } else { "\n" },
+            r.name,
+            100.0 * r.missing_reference,
+            100.0 * r.missing_current,
+            p(r.missing_p_value),
+            p(r.missing_threshold),
+        );
     }
     let drifting = report.features.iter().filter(|r| r.drift).count();
     let _ = writeln!(

@@ -104,7 +104,7 @@ fn unknown_keys_are_rejected_naming_the_key() {
 #[test]
 fn every_problem_is_reported_at_once() {
     let raw = RawConfig::from_yaml(
-        "admin: nowhere\nwindow:\n  size: 1\nevaluation:\n  interval: soon\n  p_val: 1.5\n  tests: [ks, t]\n  correction: holm\n  hysteresis: 0\ntap:\n  upstream: ftp://model\n",
+        "admin: nowhere\nwindow:\n  size: 1\nevaluation:\n  interval: soon\n  p_val: 1.5\n  tests: [ks, t]\n  correction: holm\n  hysteresis: 0\ntap:\n  upstream: ftp://model\nalerts:\n  replica_quorum: 1\n",
         "bad.yaml",
     )
     .expect("parses");
@@ -119,6 +119,7 @@ fn every_problem_is_reported_at_once() {
         "evaluation.p_val: must be in (0, 1), got 1.5",
         "evaluation.correction: `holm` is not one of",
         "evaluation.hysteresis: must be at least 1",
+        "alerts.replica_quorum: 1 is not a share in [0, 1)",
     ];
     for problem in expected {
         assert!(
