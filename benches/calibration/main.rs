@@ -21,7 +21,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use sim::replicate::{Progress, compute};
-use sim::{Measurement, Sizes, family, hysteresis, output, power, spread};
+use sim::{Measurement, Sizes, delay, family, fleet, hysteresis, output, power, spread};
 
 /// Replications run on this many threads unless told: the machines this runs on are shared,
 /// and each evaluation keeps to one thread.
@@ -33,7 +33,7 @@ struct Args {
     /// The full run (the README's numbers, under an hour); without it, a medium run.
     #[arg(long)]
     full: bool,
-    /// Only this table (repeatable): family, spread, power or hysteresis.
+    /// Only this table (repeatable): family, spread, power, hysteresis, fleet or delay.
     #[arg(long = "table", value_name = "NAME")]
     tables: Vec<Measurement>,
     /// Also write every cell to this JSON file.
@@ -94,6 +94,8 @@ fn main() -> anyhow::Result<()> {
         spread: Vec::new(),
         power: Vec::new(),
         hysteresis: Vec::new(),
+        fleet: None,
+        delay: Vec::new(),
         seconds: BTreeMap::new(),
     };
     let mut stdout = std::io::stdout().lock();
@@ -150,6 +152,28 @@ fn main() -> anyhow::Result<()> {
                     .seconds
                     .insert(measurement, progress.elapsed().as_secs_f64());
                 output::hysteresis(&document.hysteresis, &plan)
+            }
+            Measurement::Fleet => {
+                let plan = sizes.fleet();
+                let progress = Progress::new("fleet", plan.steps());
+                let result = fleet::run(&plan, threads, &progress);
+                progress.finish();
+                document
+                    .seconds
+                    .insert(measurement, progress.elapsed().as_secs_f64());
+                let table = output::fleet(&result, &plan);
+                document.fleet = Some(result);
+                table
+            }
+            Measurement::Delay => {
+                let plan = sizes.delay();
+                let progress = Progress::new("delay", plan.steps());
+                document.delay = delay::run(&plan, threads, &progress);
+                progress.finish();
+                document
+                    .seconds
+                    .insert(measurement, progress.elapsed().as_secs_f64());
+                output::delay(&document.delay, &plan)
             }
         };
         writeln!(stdout, "{table}")?;

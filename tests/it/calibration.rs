@@ -16,7 +16,7 @@ use sim::family::{self, Agreement, Table};
 use sim::generate::{FeatureType, TableSpec, poisson};
 use sim::interval::{Proportion, poisson as poisson_interval};
 use sim::replicate::Progress;
-use sim::{power, spread};
+use sim::{fleet, hysteresis, power, spread};
 
 /// The machines CI runs on are shared: two threads, each evaluation on one.
 const THREADS: usize = 2;
@@ -309,4 +309,24 @@ fn a_jump_in_one_features_missing_share_is_detected() {
         cell.family.rate(),
         cell.family_interval.low
     );
+}
+
+#[test]
+fn the_fleet_simulation_follows_the_latch() {
+    // Every outcome drifts: on at the third counted evaluation (every 10 ticks from 5), for good.
+    let (spans, n) = fleet::verdict_spans(1.0, 3, 10, 5, 1_000, 1);
+    assert_eq!((spans, n), (vec![(25, 1_000)], 1));
+    // None does: never on.
+    assert_eq!(fleet::verdict_spans(0.0, 3, 10, 5, 1_000, 1), (Vec::new(), 0));
+    // At an even rate, turn-ons match independent evaluations' 1/(E_k(p) + E_k(1 − p)), and
+    // the skips over clean runs lose none.
+    for rate in [0.5, 0.2] {
+        let (spans, n) = fleet::verdict_spans(rate, 2, 1, 0, 2_000_000, 7);
+        let expected = 2_000_000.0 * hysteresis::independent(rate, 2).0;
+        assert!(
+            (n as f64 - expected).abs() < 5.0 * expected.sqrt(),
+            "{rate}: {n} vs {expected}"
+        );
+        assert!(spans.windows(2).all(|w| w[0].1 < w[1].0));
+    }
 }

@@ -31,7 +31,7 @@ fn a_prometheus_rule_object_carries_the_configured_thresholds() {
     let config = dir.path("drifttap.yaml");
     std::fs::write(
         &config,
-        "model: credit\nbaseline: /unused\nalerts:\n  drift_for: 1h\n",
+        "model: credit\nbaseline: /unused\nalerts:\n  drift_for: 1h\n  replica_quorum: 0.66\n",
     )
     .expect("written");
     let text = stdout(&[
@@ -52,7 +52,7 @@ fn a_prometheus_rule_object_carries_the_configured_thresholds() {
     assert_eq!(rules[0]["for"], "1h");
     assert_eq!(
         rules[0]["expr"],
-        r#"max by (model) (drifttap_model_drift{model="credit"}) == 1"#
+        r#"avg by (model) (drifttap_model_drift{model="credit"}) > 0.66"#
     );
     let bad = dir.path("bad.yaml");
     std::fs::write(&bad, "alerts:\n  drift_for: soon\n  typo: 1\n").expect("written");

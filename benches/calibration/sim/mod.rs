@@ -13,9 +13,13 @@
 //! - [`spread`]: the MMD test's level across baselines.
 //! - [`power`]: detection of known shifts and of a correlation change.
 //! - [`hysteresis`]: the verdict on overlapping windows.
+//! - [`fleet`]: false alerts per model-day across replicas under the shipped rule.
+//! - [`delay`]: detection delay at the default false-alarm budget.
 //! - [`output`]: markdown tables and the JSON document.
 
+pub mod delay;
 pub mod family;
+pub mod fleet;
 pub mod generate;
 pub mod hysteresis;
 pub mod interval;
@@ -24,12 +28,15 @@ pub mod power;
 pub mod replicate;
 pub mod spread;
 
-use drifttap::detect::Policy;
+use std::time::Duration;
+
+use drifttap::detect::{Budget, Policy};
+use drifttap::settings::alerts::AlertsConfig;
 use drifttap::evaluate::Options;
 
 use generate::{FeatureType, TableSpec};
 
-/// The four measurements.
+/// The six measurements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Measurement {
@@ -37,14 +44,18 @@ pub enum Measurement {
     Spread,
     Power,
     Hysteresis,
+    Fleet,
+    Delay,
 }
 
 impl Measurement {
-    pub const ALL: [Measurement; 4] = [
+    pub const ALL: [Measurement; 6] = [
         Measurement::Family,
         Measurement::Spread,
         Measurement::Power,
         Measurement::Hysteresis,
+        Measurement::Fleet,
+        Measurement::Delay,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +64,8 @@ impl Measurement {
             Measurement::Spread => "spread",
             Measurement::Power => "power",
             Measurement::Hysteresis => "hysteresis",
+            Measurement::Fleet => "fleet",
+            Measurement::Delay => "delay",
         }
     }
 }
@@ -89,7 +102,23 @@ pub struct Sizes {
     /// Evaluations per slide of the hysteresis table, over all its streams.
     pub hysteresis_evaluations: usize,
     pub hysteresis_streams: usize,
+    /// Counted null evaluations measuring the fleet's per-evaluation rate, and model-days
+    /// simulated per fleet cell.
+    pub fleet_evaluations: usize,
+    pub fleet_days: usize,
+    /// Streams per delay cell.
+    pub delay_replications: usize,
     pub seed: u64,
+}
+
+/// The sidecar's default budget: 30 days between false verdicts, an evaluation every 30 s,
+/// hysteresis 3.
+pub fn default_budget() -> Budget {
+    Budget {
+        period: Duration::from_secs(30 * 86_400),
+        interval: Duration::from_secs(30),
+        hysteresis: 3,
+    }
 }
 
 /// Training rows unless configured: the README's example baseline is of this order.
@@ -108,6 +137,9 @@ impl Sizes {
             power_replications: 60,
             hysteresis_evaluations: 1_200,
             hysteresis_streams: 4,
+            fleet_evaluations: 600,
+            fleet_days: 20_000,
+            delay_replications: 30,
             seed: 1,
         }
     }
@@ -122,6 +154,9 @@ impl Sizes {
             spread_windows: 400,
             power_replications: 400,
             hysteresis_evaluations: 12_000,
+            fleet_evaluations: 4_000,
+            fleet_days: 200_000,
+            delay_replications: 200,
             ..Sizes::medium()
         }
     }
@@ -178,6 +213,46 @@ impl Sizes {
             streams: self.hysteresis_streams,
             training_rows: self.training_rows,
             policy: Policy::default(),
+            seed: self.seed,
+        }
+    }
+
+    /// Measurement 5 on ten mixed features, a 1 000-row window, slides of 1, 5 and 25 %, 1, 3,
+    /// 10 and 30 replicas, any replica and the shipped quorum; also at outcome rates of 0.05
+    /// and 0.10 per counted evaluation.
+    pub fn fleet(&self) -> fleet::Plan {
+        let alerts = AlertsConfig::default();
+        fleet::Plan {
+            label: "10 mixed".into(),
+            spec: TableSpec::mixed(10, 0.0),
+            window_rows: 1_000,
+            evaluations: self.fleet_evaluations,
+            streams: self.hysteresis_streams,
+            training_rows: self.training_rows,
+            budget: default_budget(),
+            policy: Policy::default(),
+            slides: vec![0.01, 0.05, 0.25],
+            replicas: vec![1, 3, 10, 30],
+            quorums: vec![0.0, alerts.replica_quorum],
+            alerts,
+            days: self.fleet_days,
+            extra_rates: vec![0.05, 0.10],
+            seed: self.seed,
+        }
+    }
+
+    /// Measurement 6: 0.2 and 0.5 sd shifts in one of 20 features and a correlation change,
+    /// 1 000- and 5 000-row windows.
+    pub fn delay(&self) -> delay::Plan {
+        delay::Plan {
+            scenarios: delay::scenarios(),
+            windows: vec![1_000, 5_000],
+            replications: self.delay_replications,
+            baselines: self.baselines,
+            training_rows: self.training_rows,
+            budget: default_budget(),
+            policy: Policy::default(),
+            max_evaluations: 60,
             seed: self.seed,
         }
     }

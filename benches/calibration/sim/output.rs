@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::family::{self, Table};
 use super::generate::FeatureType;
 use super::interval::{Interval, Proportion};
-use super::{Measurement, Sizes, hysteresis, power, spread};
+use super::{Measurement, Sizes, delay, fleet, hysteresis, power, spread};
 
 /// Every result of a run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -19,6 +19,8 @@ pub struct Document {
     pub spread: Vec<spread::Spread>,
     pub power: Vec<power::Cell>,
     pub hysteresis: Vec<hysteresis::Row>,
+    pub fleet: Option<fleet::Fleet>,
+    pub delay: Vec<delay::Cell>,
     /// Wall-clock seconds per measurement run.
     pub seconds: BTreeMap<Measurement, f64>,
 }
@@ -192,6 +194,90 @@ pub fn hysteresis(rows: &[hysteresis::Row], plan: &hysteresis::Plan) -> String {
             time_on_rows,
             r.censored,
             r.on_share,
+        );
+    }
+    out
+}
+
+/// Measurement 5: stage 1's level, then false alerts per model-day.
+pub fn fleet(result: &fleet::Fleet, plan: &fleet::Plan) -> String {
+    let mut out = String::from("## 5. False alerts across replicas\n\n");
+    let l = &result.level;
+    let _ = writeln!(
+        out,
+        "Stage 1: {} disjoint null windows of {} rows ({}, {} streams) evaluated at the default \
+         budget's level α = {:.4} (30 days, 30 s, hysteresis {}): raw drift in {} {}. Stage 2 \
+         simulates {} model-days per cell at the interval's upper end ({:.4}) and at fixed \
+         rates, each replica counting one evaluation in 1/slide of 30 s and feeding a `Latch`; \
+         the rule as Prometheus evaluates it every 30 s (`for` {}, `keep_firing_for` {}). \
+         \"any\": the rule before quorums (`max by (model)`); \"majority\": more than half of \
+         the replicas (the shipped default). Alerts per model-day with exact Poisson 95 % \
+         intervals; the budget is 1 per 30 days = 0.0333.\n",
+        l.raw.trials,
+        plan.window_rows,
+        plan.label,
+        plan.streams,
+        l.alpha,
+        l.hysteresis,
+        l.raw.successes,
+        rate_ci(&l.raw, 4),
+        plan.days,
+        l.raw_interval.high,
+        drifttap::settings::format_duration(plan.alerts.drift_for),
+        drifttap::settings::format_duration(plan.alerts.keep_firing_for),
+    );
+    out += "| outcome rate | slide | replicas | rule | alerts | per model-day [95 % CI] | per 30 days | time firing | replica verdicts per day |\n";
+    out += "|---|---:|---:|---|---:|---|---:|---:|---:|\n";
+    for c in &result.cells {
+        let _ = writeln!(
+            out,
+            "| {:.4} ({}) | {:.0} % | {} | {} | {} | {:.5} {} | {:.3} | {:.5} | {:.4} |",
+            c.rate,
+            c.source,
+            c.slide_share * 100.0,
+            c.replicas,
+            if c.quorum == 0.0 { "any".to_string() } else if c.quorum == 0.5 { "majority".to_string() } else { format!("> {}", c.quorum) },
+            c.alerts,
+            c.per_day,
+            ci(&c.per_day_interval, 5),
+            c.per_day * 30.0,
+            c.firing_share,
+            c.verdicts_per_replica_day,
+        );
+    }
+    out
+}
+
+/// Measurement 6: counted evaluations and rows until the verdict.
+pub fn delay(cells: &[delay::Cell], plan: &delay::Plan) -> String {
+    let mut out = String::from("## 6. Detection delay at the default budget\n\n");
+    let _ = writeln!(
+        out,
+        "A change from the first row on; every counted window disjoint and changed; the \
+         engine's evaluation at α = {:.4} and `Verdicts` with hysteresis {}; {} streams per cell, \
+         {} baselines; a stream still off after {} evaluations is censored (counted at the \
+         bound). In time: evaluations × interval / slide (30 s and a 25 % slide: 2 min per \
+         evaluation).\n",
+        plan.budget.alpha(),
+        plan.budget.hysteresis,
+        plan.replications,
+        plan.baselines,
+        plan.max_evaluations,
+    );
+    out += "| reference | change | window | evaluations until the verdict, mean [95 % CI] | median | censored | rows (mean) |\n";
+    out += "|---|---|---:|---|---:|---:|---:|\n";
+    for c in cells {
+        let mean = match &c.evaluations {
+            Some(m) => match &m.interval {
+                Some(i) => format!("{:.1} {}", m.mean, ci(i, 1)),
+                None => format!("{:.1}", m.mean),
+            },
+            None => "–".into(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.0} | {} | {:.0} |",
+            c.reference, c.change, c.window_rows, mean, c.median_evaluations, c.censored, c.rows
         );
     }
     out
