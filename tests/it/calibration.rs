@@ -230,7 +230,6 @@ fn a_half_sd_shift_in_one_of_ten_features_is_detected() {
 }
 
 #[test]
-#[ignore = "needs the one-family decision"]
 fn the_family_rate_of_a_mixed_table_holds_its_level() {
     // Every test of an evaluation, the MMD test included, in one family at p_val.
     let cell = one_cell(&null_plan(Table::Mixed, 7, 400, Options::default()));
@@ -240,7 +239,6 @@ fn the_family_rate_of_a_mixed_table_holds_its_level() {
 }
 
 #[test]
-#[ignore = "needs the one-family decision"]
 fn tied_numeric_features_are_not_conservative() {
     // KS p-values that account for ties: binary and Poisson features alone reach the target
     // range instead of staying far below it.
@@ -256,7 +254,6 @@ fn tied_numeric_features_are_not_conservative() {
 }
 
 #[test]
-#[ignore = "needs the one-family decision"]
 fn the_mmd_level_varies_little_across_baselines() {
     // A fresh reference subsample per evaluation: no baseline is stuck with a level far
     // from α.
@@ -282,7 +279,6 @@ fn the_mmd_level_varies_little_across_baselines() {
 }
 
 #[test]
-#[ignore = "needs the one-family decision"]
 fn a_jump_in_one_features_missing_share_is_detected() {
     // The missing-share test, part of the family: 5 % → 20 % missing in one feature of
     // twenty, its values unchanged.
@@ -317,7 +313,10 @@ fn the_fleet_simulation_follows_the_latch() {
     let (spans, n) = fleet::verdict_spans(1.0, 3, 10, 5, 1_000, 1);
     assert_eq!((spans, n), (vec![(25, 1_000)], 1));
     // None does: never on.
-    assert_eq!(fleet::verdict_spans(0.0, 3, 10, 5, 1_000, 1), (Vec::new(), 0));
+    assert_eq!(
+        fleet::verdict_spans(0.0, 3, 10, 5, 1_000, 1),
+        (Vec::new(), 0)
+    );
     // At an even rate, turn-ons match independent evaluations' 1/(E_k(p) + E_k(1 − p)), and
     // the skips over clean runs lose none.
     for rate in [0.5, 0.2] {

@@ -142,7 +142,9 @@ pub fn run(plan: &Plan, threads: usize, progress: &Progress) -> Vec<Cell> {
                 alpha,
                 hysteresis: policy.hysteresis,
                 replications: plan.replications,
-                rows: mean.as_ref().map_or(f64::NAN, |m| m.mean * window_rows as f64),
+                rows: mean
+                    .as_ref()
+                    .map_or(f64::NAN, |m| m.mean * window_rows as f64),
                 evaluations: mean,
                 median_evaluations: median,
                 censored: delays.iter().filter(|(_, c)| *c).count(),

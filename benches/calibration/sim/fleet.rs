@@ -154,27 +154,32 @@ fn measure_level(plan: &Plan, threads: usize, progress: &Progress) -> Level {
         baseline(&plan.spec, plan.training_rows, seed)
     });
     let per_stream = plan.per_stream();
-    let outcomes = parallel(plan.streams * per_stream, threads, &Progress::silent(), |i| {
-        let (k, e) = (i / per_stream, (i % per_stream) as u64);
-        let prepared = Prepared::new(
-            Arc::clone(&baselines[k]),
-            Options {
-                p_val: alpha,
-                ..Options::default()
-            },
-            &compute(),
-        )
-        .expect("the simulated baseline prepares");
-        let data = stream(plan.seed, &[tag, label, name_tag("stream"), k as u64]);
-        let w = plan.window_rows as u64;
-        let window = plan.spec.frame(data, e * w..(e + 1) * w);
-        let report = prepared
-            .evaluate_seeded(&window, 0..window.rows(), synth::bits(data, e))
-            .expect("a simulated window evaluates");
-        progress.step();
-        report.features.iter().any(|f| plan.policy.raw_drift(f))
-            || report.multivariate.as_ref().is_some_and(|m| m.drift)
-    });
+    let outcomes = parallel(
+        plan.streams * per_stream,
+        threads,
+        &Progress::silent(),
+        |i| {
+            let (k, e) = (i / per_stream, (i % per_stream) as u64);
+            let prepared = Prepared::new(
+                Arc::clone(&baselines[k]),
+                Options {
+                    p_val: alpha,
+                    ..Options::default()
+                },
+                &compute(),
+            )
+            .expect("the simulated baseline prepares");
+            let data = stream(plan.seed, &[tag, label, name_tag("stream"), k as u64]);
+            let w = plan.window_rows as u64;
+            let window = plan.spec.frame(data, e * w..(e + 1) * w);
+            let report = prepared
+                .evaluate_seeded(&window, 0..window.rows(), synth::bits(data, e))
+                .expect("a simulated window evaluates");
+            progress.step();
+            report.features.iter().any(|f| plan.policy.raw_drift(f))
+                || report.multivariate.as_ref().is_some_and(|m| m.drift)
+        },
+    );
     let raw = Proportion::of(outcomes);
     Level {
         alpha,
@@ -311,7 +316,11 @@ fn simulate(
         conditions.push((a, ticks));
     }
     let hold = plan.alerts.drift_for.as_secs().div_ceil(TICK.as_secs());
-    let keep = plan.alerts.keep_firing_for.as_secs().div_ceil(TICK.as_secs());
+    let keep = plan
+        .alerts
+        .keep_firing_for
+        .as_secs()
+        .div_ceil(TICK.as_secs());
     let mut alerts = 0u64;
     let mut firing_ticks = 0u64;
     // The tick until which the current alert fires (its condition's end plus keep).

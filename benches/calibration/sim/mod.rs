@@ -31,8 +31,8 @@ pub mod spread;
 use std::time::Duration;
 
 use drifttap::detect::{Budget, Policy};
-use drifttap::settings::alerts::AlertsConfig;
 use drifttap::evaluate::Options;
+use drifttap::settings::alerts::AlertsConfig;
 
 use generate::{FeatureType, TableSpec};
 

@@ -155,8 +155,8 @@ pub fn hysteresis(rows: &[hysteresis::Row], plan: &hysteresis::Plan) -> String {
     let _ = writeln!(
         out,
         "A ring of {} rows over an endless null stream ({}, every type in turn), evaluated \
-         after every `slide` new rows as the engine does (default options, fixed seed, MMD \
-         cache) and decided by `Verdicts::decide` with the default policy (hysteresis {}); {} \
+         after every `slide` new rows as the engine does (default options, a seed per evaluation, only \
+         fresh windows counted) and decided by `Verdicts::decide` with the default policy (hysteresis {}); {} \
          streams with a baseline each. \"independent\" is what independent evaluations with \
          the same raw rate would give. Turn-on intervals are Poisson intervals of the count; \
          time on is over completed episodes (\"censored\": still on at a stream's end). The raw \
@@ -236,7 +236,13 @@ pub fn fleet(result: &fleet::Fleet, plan: &fleet::Plan) -> String {
             c.source,
             c.slide_share * 100.0,
             c.replicas,
-            if c.quorum == 0.0 { "any".to_string() } else if c.quorum == 0.5 { "majority".to_string() } else { format!("> {}", c.quorum) },
+            if c.quorum == 0.0 {
+                "any".to_string()
+            } else if c.quorum == 0.5 {
+                "majority".to_string()
+            } else {
+                format!("> {}", c.quorum)
+            },
             c.alerts,
             c.per_day,
             ci(&c.per_day_interval, 5),
