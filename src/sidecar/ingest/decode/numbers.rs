@@ -1,5 +1,6 @@
-//! Rewriting the JSON numbers simd-json refuses although JSON allows them, so that one such
-//! number costs one value, not the payload.
+//! Rewriting the JSON numbers simd-json refuses although JSON allows them — and the
+//! non-standard `NaN`, `Infinity` and `-Infinity` that Python's `json` writes and KServe accepts —
+//! so that one such number costs one value, not the payload.
 //!
 //! simd-json fails the whole document on an integer past 64 bits (`123456789012345678901`) and
 //! on a literal that overflows `f64` (`1e999`). [`patch`] rewrites, in the parse buffer and
@@ -7,24 +8,69 @@
 //! - a long integer as the shortest `digits` `e` `exponent` form of its `f64` (which is never
 //!   longer: at least 19 digits become at most 17 digits and a short exponent), padded with
 //!   spaces;
-//! - an overflowing literal as a string of the same length, whose position is returned: the
-//!   decoder tells these markers from real strings by their address in the buffer (simd-json
-//!   leaves strings without escapes where they are), so no string content can forge one.
+//! - an overflowing literal, `Infinity` or `-Infinity` as a string of the same length, whose
+//!   position is returned among the non-finite marks;
+//! - `NaN` as the string `"x"`, its position returned among the missing marks (a NaN is how
+//!   these clients write a missing value).
+//!
+//! The decoder tells the markers from real strings by their address in the buffer (simd-json
+//! leaves strings without escapes where they are), so no string content can forge one.
 
-/// Rewrites the numbers of `buf` as the module says; returns the offsets of the marker
-/// strings' contents, in increasing order.
-pub(super) fn patch(buf: &mut [u8]) -> Vec<usize> {
-    let mut marks = Vec::new();
+/// Where [`patch`] put its marker strings: offsets of their contents, each list increasing.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct Marks {
+    /// Values that are not finite numbers: overflowing literals, `Infinity`, `-Infinity`.
+    pub non_finite: Vec<usize>,
+    /// `NaN`: missing values.
+    pub missing: Vec<usize>,
+}
+
+/// A bare word outside strings, at `i`, that stands for a number: the word and what it is.
+fn special_word(buf: &[u8], i: usize) -> Option<(usize, bool)> {
+    for (word, missing) in [
+        (&b"NaN"[..], true),
+        (&b"Infinity"[..], false),
+        (&b"-Infinity"[..], false),
+    ] {
+        let ends = buf
+            .get(i + word.len())
+            .is_none_or(|b| !b.is_ascii_alphanumeric());
+        if buf.get(i..i + word.len()) == Some(word) && ends {
+            return Some((word.len(), missing));
+        }
+    }
+    None
+}
+
+/// Rewrites the numbers of `buf` as the module says; returns where the markers are.
+pub(super) fn patch(buf: &mut [u8]) -> Marks {
+    let mut marks = Marks::default();
     let mut i = 0;
     while let Some(&byte) = buf.get(i) {
         match byte {
             b'"' => i = string_end(buf, i + 1),
+            b'N' | b'I' | b'-' if special_word(buf, i).is_some() => {
+                let Some((len, missing)) = special_word(buf, i) else {
+                    break;
+                };
+                if let Some(token) = buf.get_mut(i..i + len) {
+                    token.fill(b'x');
+                    token[0] = b'"';
+                    token[len - 1] = b'"';
+                }
+                if missing {
+                    marks.missing.push(i + 1);
+                } else {
+                    marks.non_finite.push(i + 1);
+                }
+                i += len;
+            }
             b'-' | b'0'..=b'9' => {
                 let end = token_end(buf, i);
                 if let Some(token) = buf.get_mut(i..end)
                     && rewrite(token)
                 {
-                    marks.push(i + 1);
+                    marks.non_finite.push(i + 1);
                 }
                 i = end;
             }
@@ -164,7 +210,23 @@ mod tests {
     fn patched(json: &str) -> (String, Vec<usize>) {
         let mut buf = json.as_bytes().to_vec();
         let marks = patch(&mut buf);
-        (String::from_utf8(buf).expect("ASCII stays ASCII"), marks)
+        assert!(marks.missing.is_empty(), "{json}");
+        (
+            String::from_utf8(buf).expect("ASCII stays ASCII"),
+            marks.non_finite,
+        )
+    }
+
+    #[test]
+    fn python_s_nan_and_infinities_become_markers() {
+        let mut buf = br#"[NaN, Infinity, -Infinity, "NaN", 1, NaNa, {"a": NaN}]"#.to_vec();
+        let marks = patch(&mut buf);
+        assert_eq!(
+            String::from_utf8(buf).expect("ASCII"),
+            r#"["x", "xxxxxx", "xxxxxxx", "NaN", 1, NaNa, {"a": "x"}]"#
+        );
+        assert_eq!(marks.missing, vec![2, 50]);
+        assert_eq!(marks.non_finite, vec![7, 17]);
     }
 
     #[test]

@@ -21,9 +21,11 @@ pub(in super::super) struct Document<'t, 'i> {
     nodes: &'t [Node<'i>],
     /// Address of the parsed buffer, to tell marker strings by their position.
     base: usize,
-    /// Offsets in the buffer of the strings that stand for numbers overflowing `f64`
-    /// (see [`numbers::patch`]); sorted.
+    /// Offsets in the buffer of the strings that stand for non-finite numbers (overflowing
+    /// literals, `Infinity`, `-Infinity`; see [`numbers::patch`]); sorted.
     marks: &'t [usize],
+    /// Offsets of the strings that stand for `NaN`: missing values; sorted.
+    missing: &'t [usize],
 }
 
 impl<'t, 'i> Document<'t, 'i> {
@@ -31,11 +33,19 @@ impl<'t, 'i> Document<'t, 'i> {
         Json::at(self.nodes)
     }
 
-    /// Whether a string of the tape is the marker of an overflowing number.
+    /// Whether a string of the tape is the marker of a non-finite number.
     fn is_mark(&self, s: &str) -> bool {
-        !self.marks.is_empty()
-            && self
-                .marks
+        self.marked(self.marks, s)
+    }
+
+    /// Whether a string of the tape is the marker of a `NaN`.
+    fn is_missing_mark(&self, s: &str) -> bool {
+        self.marked(self.missing, s)
+    }
+
+    fn marked(&self, marks: &[usize], s: &str) -> bool {
+        !marks.is_empty()
+            && marks
                 .binary_search(&s.as_ptr().addr().wrapping_sub(self.base))
                 .is_ok()
     }
@@ -44,9 +54,11 @@ impl<'t, 'i> Document<'t, 'i> {
 /// Parses `body` (a copy of it: simd-json parses in place) and hands the document to `f`.
 ///
 /// simd-json refuses numbers that JSON allows but `f64`/`u64`/`i64` cannot hold: integers past
-/// 64 bits and literals that overflow to infinity. Those bodies are parsed a second time after
-/// [`numbers::patch`] has rewritten such numbers, so an overflowing value costs one value
-/// (`non_finite`), not the payload. Only bodies the fast path refuses pay for the rescan.
+/// 64 bits and literals that overflow to infinity; and, as JSON does, the `NaN`, `Infinity`
+/// and `-Infinity` that Python clients write. Those bodies are parsed a second time after
+/// [`numbers::patch`] has rewritten such numbers, so an overflowing value or an infinity costs
+/// one value (`non_finite`) and a `NaN` is a missing value, not the payload lost. Only bodies
+/// the fast path refuses pay for the rescan; a body the patch leaves unchanged is invalid.
 pub(in super::super) fn parse<R>(
     body: &[u8],
     f: impl FnOnce(Document<'_, '_>) -> Result<R, DecodeError>,
@@ -59,10 +71,13 @@ pub(in super::super) fn parse<R>(
                 nodes: &tape.0,
                 base,
                 marks: &[],
+                missing: &[],
             });
         }
         Err(e) if *e.error() == ErrorType::InvalidNumber => {}
-        Err(_) => return Err(DecodeError::InvalidJson),
+        // A bare `NaN` or `Infinity` is not a number to simd-json, but an unknown word.
+        Err(_) if !has_special_word(body) => return Err(DecodeError::InvalidJson),
+        Err(_) => {}
     }
     // The failed parse may have unescaped strings in place: start again from the body.
     buf.copy_from_slice(body);
@@ -72,8 +87,15 @@ pub(in super::super) fn parse<R>(
     f(Document {
         nodes: &tape.0,
         base,
-        marks: &marks,
+        marks: &marks.non_finite,
+        missing: &marks.missing,
     })
+}
+
+/// Whether `body` holds `NaN` or `Infinity` anywhere (inside strings too: a cheap filter before
+/// the patch, which looks only outside them).
+fn has_special_word(body: &[u8]) -> bool {
+    body.windows(3).any(|w| w == b"NaN") || body.windows(8).any(|w| w == b"Infinity")
 }
 
 /// Nodes a node spans: itself and its descendants.
@@ -217,6 +239,7 @@ pub(in super::super) fn leaf_value(
 ) -> Result<Value, Reason> {
     match node {
         Node::String(s) if doc.is_mark(s) => Err(Reason::NonFinite),
+        Node::String(s) if doc.is_missing_mark(s) => Ok(Value::Missing),
         Node::String(s) => str_value(kind, s),
         Node::Static(s) => static_value(kind, s),
         Node::Object { .. } | Node::Array { .. } => Err(Reason::WrongType),
@@ -281,5 +304,46 @@ mod tests {
         // Escaped strings are unescaped in place and are not markers either.
         let (rows, _) = json_ok(r#"[{"home": "a\"b", "term": 2e999, "age": 1}]"#);
         assert_eq!(rows, vec![vec![num(1.0), M, cat("a\"b"), M]]);
+    }
+
+    #[test]
+    fn python_s_nan_is_a_missing_value_and_its_infinities_are_dropped_values() {
+        // Python's `json.dumps` writes these; the rows count, the payload is kept.
+        let (rows, d) = json_ok(
+            r#"[{"age": NaN, "income": Infinity, "home": NaN, "term": "36"},
+                {"age": -Infinity, "income": 2.5, "home": "NaN", "term": NaN}]"#,
+        );
+        assert_eq!(
+            rows,
+            vec![vec![M, M, M, cat("36")], vec![M, num(2.5), cat("NaN"), M],]
+        );
+        assert_eq!(d.dropped, dropped(2, 0, 0));
+        // KServe V1 instances and V2 tensors the same way.
+        let (rows, d) = json_ok(r#"{"instances": [[NaN, 1.5, "RENT", "36"]]}"#);
+        assert_eq!(rows, vec![vec![M, num(1.5), cat("RENT"), cat("36")]]);
+        assert_eq!(d.dropped, dropped(0, 0, 0));
+        let (rows, d) = json_ok(
+            r#"{"inputs": [{"name": "age", "datatype": "FP64", "shape": [2], "data": [NaN, Infinity]},
+                           {"name": "income", "datatype": "FP64", "shape": [2], "data": [1, 2]}]}"#,
+        );
+        assert_eq!(rows, vec![vec![M, num(1.0), M, M], vec![M, num(2.0), M, M]]);
+        assert_eq!(d.dropped, dropped(1, 0, 0));
+    }
+
+    #[test]
+    fn a_bare_word_that_is_not_a_number_is_still_invalid_json() {
+        for body in [
+            r#"[{"age": NaNa}]"#,
+            r#"[{"age": nan}]"#,
+            r#"[{"age": Inf}]"#,
+        ] {
+            assert!(
+                matches!(
+                    super::super::super::tests::json(body),
+                    Err(super::super::super::DecodeError::InvalidJson)
+                ),
+                "{body}"
+            );
+        }
     }
 }
